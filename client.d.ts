@@ -1,0 +1,1 @@
+export * from './dist/client'; export { default } from './dist/client';

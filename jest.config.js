@@ -1,0 +1,23 @@
+// Three suites: the workspace packages (real mail peers), the NocoBase server half (booted on SQLite in memory)
+// and the browser tests (the host app in headless Chromium). `npm test` runs them all.
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', tsx: true, decorators: true }, target: 'es2021' } }];
+const packageSources = {
+  '^@mailbridge/mail-core$': '<rootDir>/packages/mail-core/src',
+  '^@mailbridge/mail-testkit$': '<rootDir>/packages/mail-testkit/src',
+  '^@mailbridge/plugin-mail$': '<rootDir>/src/server/index.ts',
+};
+const common = {
+  rootDir: __dirname,
+  transform: { '^.+\\.(t|j)sx?$': swc },
+  testEnvironment: 'node',
+  moduleNameMapper: packageSources,
+  modulePaths: ['<rootDir>/node_modules'],
+};
+module.exports = {
+  testTimeout: 120000,
+  projects: [
+    { ...common, displayName: 'packages', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'] },
+    { ...common, displayName: 'server', testMatch: ['<rootDir>/test/server/**/*.test.ts'] },
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
+  ],
+};

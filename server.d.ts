@@ -1,0 +1,1 @@
+export * from './dist/server'; export { default } from './dist/server';
