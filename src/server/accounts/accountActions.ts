@@ -1,25 +1,109 @@
 import type { Application } from '@nocobase/server';
 import { toPublicAccount } from './publicAccount';
+import { decryptSecrets, encryptSecrets, mergeSecrets } from './accountSecrets';
+import { PROVIDERS, StoredAccount } from './engineConfig';
+import type { MailService } from '../mailService';
 
-// Collection actions return models; the secrets column must never reach a client, so list/get go through
-// `toPublicAccount`, which says whether a secret is set instead of returning it.
-export function registerAccountActions(app: Application) {
+const WRITABLE = ['title', 'provider', 'address', 'aliases', 'enabled', 'settings', 'userIds', 'roleNames'] as const;
+const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
+
+function pickWritable(values: Record<string, any>) {
+  return Object.fromEntries(WRITABLE.filter((k) => k in values).map((k) => [k, values[k]]));
+}
+
+function validateAccount(ctx: any, values: Partial<StoredAccount> & { title?: string }, creating: boolean) {
+  if (creating || 'provider' in values) {
+    if (!PROVIDERS.includes(values.provider as any)) ctx.throw(400, ctx.t('Unknown provider', { ns: NS }));
+  }
+  if (creating || 'address' in values) {
+    if (!ADDRESS.test(String(values.address ?? ''))) ctx.throw(400, ctx.t('Enter a valid e-mail address', { ns: NS }));
+  }
+  if (creating && !String(values.title ?? '').trim()) values.title = values.address;
+}
+
+const NS = '@mailbridge/plugin-mail';
+
+// Collection actions would return the encrypted column and accept anything; these go through the secrets
+// module and answer with the public shape only.
+export function registerAccountActions(app: Application, mail: MailService) {
+  const repo = () => app.db.getRepository('mailAccounts');
+  const findOr404 = async (ctx: any) => {
+    const model = await repo().findOne({ filterByTk: ctx.action.params.filterByTk });
+    if (!model) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
+    return model;
+  };
+
   app.resourceManager.registerActionHandlers({
     'mailAccounts:list': async (ctx: any, next: () => Promise<void>) => {
-      const { page = 1, pageSize = 50 } = ctx.action.params;
-      const repo = ctx.db.getRepository('mailAccounts');
-      const [rows, count] = await repo.findAndCount({
-        sort: ['title'],
-        limit: Number(pageSize),
-        offset: (Number(page) - 1) * Number(pageSize),
-      });
+      const page = Number(ctx.action.params.page ?? 1);
+      const pageSize = Number(ctx.action.params.pageSize ?? 50);
+      const [rows, count] = await repo().findAndCount({ sort: ['title'], limit: pageSize, offset: (page - 1) * pageSize });
       ctx.body = {
-        rows: rows.map(toPublicAccount),
+        rows: await Promise.all(rows.map((r: any) => toPublicAccount(app, r))),
         count,
-        page: Number(page),
-        pageSize: Number(pageSize),
-        totalPage: Math.ceil(count / Number(pageSize)),
+        page,
+        pageSize,
+        totalPage: Math.ceil(count / pageSize),
       };
+      await next();
+    },
+
+    'mailAccounts:get': async (ctx: any, next: () => Promise<void>) => {
+      ctx.body = await toPublicAccount(app, await findOr404(ctx));
+      await next();
+    },
+
+    'mailAccounts:create': async (ctx: any, next: () => Promise<void>) => {
+      const input = ctx.action.params.values ?? {};
+      const values = pickWritable(input);
+      validateAccount(ctx, values, true);
+      const secrets = await encryptSecrets(app, mergeSecrets({}, input.secrets ?? {}));
+      const model = await repo().create({ values: { ...values, secrets, status: 'new' }, context: ctx });
+      ctx.body = await toPublicAccount(app, model);
+      await next();
+    },
+
+    'mailAccounts:update': async (ctx: any, next: () => Promise<void>) => {
+      const model = await findOr404(ctx);
+      const input = ctx.action.params.values ?? {};
+      const values = pickWritable(input);
+      validateAccount(ctx, values, false);
+      if (input.secrets) {
+        const stored = await decryptSecrets(app, model.get('secrets'));
+        (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, input.secrets));
+      }
+      await model.update(values);
+      await mail.engine.forget(String(model.get('id')));
+      ctx.body = await toPublicAccount(app, model);
+      await next();
+    },
+
+    'mailAccounts:destroy': async (ctx: any, next: () => Promise<void>) => {
+      const model = await findOr404(ctx);
+      await mail.removeAccount(model);
+      ctx.body = { ok: true };
+      await next();
+    },
+
+    // Connects and authenticates with the stored account, or with unsaved form values (`values`) using the
+    // stored secrets for the fields the form left empty. Never changes the account.
+    'mailAccounts:test': async (ctx: any, next: () => Promise<void>) => {
+      const { filterByTk, values } = ctx.action.params;
+      const model = filterByTk ? await findOr404(ctx) : null;
+      const stored = model ? await decryptSecrets(app, model.get('secrets')) : {};
+      const account = { ...(model?.toJSON() ?? {}), ...pickWritable(values ?? {}) } as StoredAccount;
+      const secrets = mergeSecrets(stored, values?.secrets ?? {});
+      try {
+        ctx.body = await mail.engine.testConfig(account, secrets);
+      } catch (err: any) {
+        ctx.body = { ok: false, steps: [], error: { code: err.code ?? 'PROVIDER_ERROR', message: err.message, hint: err.hint } };
+      }
+      await next();
+    },
+
+    'mailAccounts:syncNow': async (ctx: any, next: () => Promise<void>) => {
+      const model = await findOr404(ctx);
+      ctx.body = await mail.sync.syncAccount(String(model.get('id')), { reason: 'manual' });
       await next();
     },
   });

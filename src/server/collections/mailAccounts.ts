@@ -29,6 +29,10 @@ export default defineCollection({
     { name: 'lastSuccessAt', type: 'date' },
     { name: 'lastError', type: 'text' },
     { name: 'consecutiveFailures', type: 'integer', defaultValue: 0 },
+    { name: 'syncProgress', type: 'json' },
+    // A database lease, so that one node of a cluster syncs an account at a time and a killed node's lease expires.
+    { name: 'syncLeaseOwner', type: 'string', hidden: true },
+    { name: 'syncLeaseUntil', type: 'date' },
     { name: 'userIds', type: 'json', defaultValue: [] },
     { name: 'roleNames', type: 'json', defaultValue: [] },
   ],

@@ -1,0 +1,47 @@
+import { defineCollection } from '@nocobase/database';
+
+// One stored mail, incoming or sent. (accountId, folder, providerId) identifies it at the provider;
+// messageId (the MIME Message-ID) identifies it across folders and accounts and drives threading.
+export default defineCollection({
+  name: 'mailMessages',
+  title: 'Mail messages',
+  dataCategory: 'system',
+  migrationRules: ['schema-only'],
+  shared: true,
+  fields: [
+    { name: 'accountId', type: 'bigInt', allowNull: false },
+    { name: 'account', type: 'belongsTo', target: 'mailAccounts', foreignKey: 'accountId' },
+    { name: 'folder', type: 'string', allowNull: false },
+    { name: 'providerId', type: 'string', allowNull: false },
+    { name: 'messageId', type: 'string' },
+    { name: 'inReplyTo', type: 'string' },
+    { name: 'references', type: 'json', defaultValue: [] },
+    { name: 'threadId', type: 'bigInt' },
+    { name: 'thread', type: 'belongsTo', target: 'mailThreads', foreignKey: 'threadId' },
+    { name: 'direction', type: 'string', defaultValue: 'in' },
+    { name: 'from', type: 'json' },
+    { name: 'fromAddress', type: 'string' },
+    { name: 'to', type: 'json', defaultValue: [] },
+    { name: 'cc', type: 'json', defaultValue: [] },
+    { name: 'bcc', type: 'json', defaultValue: [] },
+    { name: 'replyTo', type: 'json', defaultValue: [] },
+    { name: 'subject', type: 'text' },
+    { name: 'date', type: 'date' },
+    { name: 'snippet', type: 'string', length: 300 },
+    { name: 'text', type: 'text' },
+    { name: 'html', type: 'text' },
+    { name: 'flags', type: 'json', defaultValue: [] },
+    { name: 'seen', type: 'boolean', defaultValue: false },
+    { name: 'size', type: 'integer' },
+    { name: 'hasAttachments', type: 'boolean', defaultValue: false },
+    { name: 'headers', type: 'json', defaultValue: {} },
+    { name: 'parseError', type: 'text' },
+    { name: 'attachments', type: 'hasMany', target: 'mailAttachments', foreignKey: 'mailMessageId' },
+  ],
+  indexes: [
+    { unique: true, fields: ['accountId', 'folder', 'providerId'] },
+    { fields: ['messageId'] },
+    { fields: ['threadId'] },
+    { fields: ['accountId', 'folder', 'date'] },
+  ],
+});

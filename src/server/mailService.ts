@@ -1,0 +1,67 @@
+import type { Application } from '@nocobase/server';
+import { AccountEngine } from './accounts/accountEngine';
+import { SyncService } from './sync/accountSync';
+import { SyncScheduler } from './sync/syncScheduler';
+import { Outbox } from './sending/outbox';
+
+export interface MailServiceOptions {
+  syncTickMs: number;
+  leaseTtlMs: number;
+  stallTimeoutMs: number;
+  sendLeaseMs: number;
+  maxSendAttempts: number;
+}
+
+export const DEFAULT_MAIL_OPTIONS: MailServiceOptions = {
+  syncTickMs: Number(process.env.MAILBRIDGE_SYNC_TICK_MS) || 15_000,
+  leaseTtlMs: 120_000,
+  stallTimeoutMs: 180_000,
+  sendLeaseMs: 300_000,
+  maxSendAttempts: 5,
+};
+
+// The plugin's services, created once per app and shared by the actions, the scheduler and the workflow node.
+export class MailService {
+  readonly engine: AccountEngine;
+  readonly sync: SyncService;
+  readonly scheduler: SyncScheduler;
+  readonly outbox: Outbox;
+  private outboxTimer?: NodeJS.Timeout;
+
+  constructor(private app: Application, readonly options: MailServiceOptions = DEFAULT_MAIL_OPTIONS) {
+    this.engine = new AccountEngine(app);
+    this.sync = new SyncService(app, this.engine, options);
+    this.scheduler = new SyncScheduler(app, this.sync, options.syncTickMs);
+    this.outbox = new Outbox(app, this.engine, { sendLeaseMs: options.sendLeaseMs, maxAttempts: options.maxSendAttempts });
+  }
+
+  async start({ background = true } = {}) {
+    await this.outbox.recoverInterrupted();
+    if (!background) return;
+    this.scheduler.start();
+    this.outboxTimer = setInterval(() => void this.outbox.drain(), this.options.syncTickMs);
+    this.outboxTimer.unref?.();
+    void this.outbox.drain();
+  }
+
+  async stop() {
+    this.scheduler.stop();
+    clearInterval(this.outboxTimer);
+    await this.engine.closeAll();
+  }
+
+  async removeAccount(model: any) {
+    const accountId = String(model.get('id'));
+    await this.engine.forget(accountId);
+    await this.app.db.sequelize.transaction(async (transaction: any) => {
+      const ids = (await this.app.db.getModel('mailMessages').findAll({ attributes: ['id'], where: { accountId }, transaction, raw: true })).map(
+        (r: any) => r.id,
+      );
+      if (ids.length) await this.app.db.getModel('mailAttachments').destroy({ where: { mailMessageId: ids }, transaction });
+      for (const name of ['mailMessages', 'mailThreads', 'mailSyncState', 'mailOutbox']) {
+        await this.app.db.getModel(name).destroy({ where: { accountId }, transaction });
+      }
+      await model.destroy({ transaction });
+    });
+  }
+}

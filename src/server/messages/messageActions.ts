@@ -1,0 +1,118 @@
+import type { Application } from '@nocobase/server';
+import { Op } from '@nocobase/database';
+import { currentMailUser, mayUseAccount, usableAccountIds } from '../accounts/accountAccess';
+import type { MailService } from '../mailService';
+import { parseSendValues } from '../sending/sendValues';
+
+const NS = '@mailbridge/plugin-mail';
+const LIST_FIELDS = [
+  'id', 'accountId', 'folder', 'threadId', 'direction', 'from', 'to', 'subject', 'date', 'snippet', 'seen', 'flags',
+  'hasAttachments', 'size', 'messageId', 'parseError',
+];
+
+async function requireUser(ctx: any) {
+  const user = await currentMailUser(ctx);
+  if (!user) ctx.throw(401, ctx.t('Please sign in', { ns: NS }));
+  return user!;
+}
+
+// Everything here is filtered to the accounts the signed-in user may use; an account the user may not use
+// answers like one that does not exist.
+export function registerMessageActions(app: Application, mail: MailService) {
+  const accountFor = async (ctx: any, accountId: unknown) => {
+    const user = await requireUser(ctx);
+    const account: any = accountId ? await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId as any }) : null;
+    if (!account || !mayUseAccount(user, account.toJSON())) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
+    return account;
+  };
+
+  app.resourceManager.registerActionHandlers({
+    'mailMessages:list': async (ctx: any, next: () => Promise<void>) => {
+      const user = await requireUser(ctx);
+      const { accountId, folder, threadId, q } = ctx.action.params;
+      const page = Math.max(1, Number(ctx.action.params.page ?? 1));
+      const pageSize = Math.min(200, Math.max(1, Number(ctx.action.params.pageSize ?? 50)));
+      const allowed = await usableAccountIds(app.db, user);
+      const where: any = {};
+      if (allowed) where.accountId = { [Op.in]: allowed };
+      if (accountId) where.accountId = allowed && !allowed.includes(String(accountId)) ? '-1' : accountId;
+      if (folder) where.folder = folder;
+      if (threadId) where.threadId = threadId;
+      if (q) {
+        const like = `%${String(q).replace(/[%_]/g, '')}%`;
+        where[Op.or] = [{ subject: { [Op.like]: like } }, { fromAddress: { [Op.like]: like.toLowerCase() } }];
+      }
+      const Messages = app.db.getModel('mailMessages');
+      const [rows, count] = await Promise.all([
+        Messages.findAll({
+          attributes: LIST_FIELDS,
+          where,
+          order: [['date', 'DESC'], ['id', 'DESC']],
+          limit: pageSize,
+          offset: (page - 1) * pageSize,
+        }),
+        Messages.count({ where }),
+      ]);
+      ctx.body = { rows: rows.map((r: any) => r.toJSON()), count, page, pageSize, totalPage: Math.ceil(count / pageSize) };
+      await next();
+    },
+
+    'mailMessages:get': async (ctx: any, next: () => Promise<void>) => {
+      const message: any = await app.db.getModel('mailMessages').findByPk(ctx.action.params.filterByTk, {
+        include: [{ association: 'attachments' }],
+      });
+      if (!message) ctx.throw(404, ctx.t('Mail not found', { ns: NS }));
+      await accountFor(ctx, message.get('accountId'));
+      ctx.body = message.toJSON();
+      await next();
+    },
+
+    // Queues the mail in the outbox and, unless `wait` is false, waits until the provider accepted or refused it.
+    'mailMessages:send': async (ctx: any, next: () => Promise<void>) => {
+      const values = ctx.action.params.values ?? {};
+      const account = await accountFor(ctx, values.accountId);
+      let message;
+      try {
+        message = parseSendValues(account.toJSON(), values);
+      } catch (err: any) {
+        ctx.throw(400, err.message);
+      }
+      let entry: any;
+      try {
+        entry = await mail.outbox.enqueue({
+          accountId: String(account.get('id')),
+          message: message!,
+          source: values.source === 'ui' ? 'ui' : 'api',
+          createdById: ctx.state.currentUser.id,
+        });
+      } catch (err: any) {
+        ctx.throw(400, [err.message, err.hint].filter(Boolean).join(' — '));
+      }
+      if (values.wait !== false) {
+        await mail.outbox.process(String(entry.get('id')));
+        entry = await mail.outbox.waitForSettled(String(entry.get('id')), 60_000);
+      } else {
+        void mail.outbox.drain();
+      }
+      ctx.body = publicOutboxEntry(entry);
+      await next();
+    },
+
+    'mailOutbox:retry': async (ctx: any, next: () => Promise<void>) => {
+      const entry: any = await app.db.getModel('mailOutbox').findByPk(ctx.action.params.filterByTk);
+      if (!entry) ctx.throw(404, ctx.t('Outbox entry not found', { ns: NS }));
+      await accountFor(ctx, entry.get('accountId'));
+      if (!(await mail.outbox.retry(String(entry.get('id'))))) {
+        ctx.throw(409, ctx.t('Only a failed mail can be retried', { ns: NS }));
+      }
+      const settled = await mail.outbox.process(String(entry.get('id')));
+      ctx.body = publicOutboxEntry(settled);
+      await next();
+    },
+  });
+}
+
+export function publicOutboxEntry(entry: any) {
+  const { message, ...rest } = entry.toJSON();
+  return { ...rest, subject: message?.subject, to: message?.to };
+}

@@ -1,0 +1,159 @@
+import { Op } from '@nocobase/database';
+import type { SyncBatch, SyncedMessage } from '@mailbridge/mail-core';
+import { assignThreads, chunks, refreshThreadStats } from './threading';
+
+export interface StoreResult {
+  added: number;
+  changed: number;
+  deleted: number;
+}
+
+function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: string) {
+  return {
+    accountId,
+    folder,
+    providerId: m.providerId,
+    messageId: m.messageId ?? null,
+    inReplyTo: m.inReplyTo ?? null,
+    references: m.references ?? [],
+    threadId,
+    direction: 'in',
+    from: m.from ?? null,
+    fromAddress: m.from?.address?.toLowerCase() ?? null,
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    replyTo: m.replyTo,
+    subject: m.subject,
+    date: m.date,
+    snippet: (m.snippet ?? '').slice(0, 300),
+    text: m.text ?? null,
+    html: m.html ?? null,
+    flags: m.flags,
+    seen: m.flags.includes('\\Seen'),
+    size: m.size,
+    hasAttachments: m.hasAttachments,
+    headers: m.headers ?? {},
+    parseError: m.parseError ?? null,
+  };
+}
+
+// Stores one sync batch and the folder's new cursor in one transaction: after a crash either both are there
+// or neither, so the next sync resumes exactly where the stored mail ends. Re-stored messages are skipped,
+// which makes a repeated batch harmless.
+export async function storeBatch(db: any, accountId: string, folder: string, batch: SyncBatch): Promise<StoreResult> {
+  const Messages = db.getModel('mailMessages');
+  return db.sequelize.transaction(async (transaction: any) => {
+    const where = { accountId, folder };
+    if (batch.reset) await destroyMessages(db, where, transaction);
+    let deleted = 0;
+    for (const ids of chunks(batch.deleted, 500)) {
+      deleted += await destroyMessages(db, { ...where, providerId: { [Op.in]: ids } }, transaction);
+    }
+    let changed = 0;
+    for (const change of batch.changed) {
+      const [n] = await Messages.update(
+        { flags: change.flags, seen: change.flags.includes('\\Seen') },
+        { where: { ...where, providerId: change.providerId }, transaction },
+      );
+      changed += n;
+    }
+    const fresh = await withoutStored(db, accountId, folder, batch.added, transaction);
+    const sentCopies = await adoptOutgoingCopies(db, accountId, folder, fresh, transaction);
+    const toInsert = fresh.filter((m) => !sentCopies.has(m));
+    const threadOf = await assignThreads(db, accountId, toInsert, transaction);
+    await Messages.bulkCreate(
+      toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!)),
+      { transaction },
+    );
+    await storeAttachmentMeta(db, accountId, folder, toInsert, transaction);
+    await refreshThreadStats(db, [...threadOf.values()], transaction);
+    await saveCursor(db, accountId, folder, batch, transaction);
+    return { added: toInsert.length, changed, deleted };
+  });
+}
+
+async function destroyMessages(db: any, where: any, transaction: any): Promise<number> {
+  const Messages = db.getModel('mailMessages');
+  const ids = (await Messages.findAll({ attributes: ['id'], where, transaction, raw: true })).map((r: any) => r.id);
+  for (const part of chunks(ids, 500)) {
+    await db.getModel('mailAttachments').destroy({ where: { mailMessageId: { [Op.in]: part } }, transaction });
+  }
+  return Messages.destroy({ where, transaction });
+}
+
+async function withoutStored(db: any, accountId: string, folder: string, added: SyncedMessage[], transaction: any) {
+  const stored = new Set<string>();
+  for (const ids of chunks(added.map((m) => m.providerId), 500)) {
+    const rows = await db.getModel('mailMessages').findAll({
+      attributes: ['providerId'],
+      where: { accountId, folder, providerId: { [Op.in]: ids } },
+      transaction,
+      raw: true,
+    });
+    rows.forEach((r: any) => stored.add(r.providerId));
+  }
+  const seen = new Set<string>();
+  return added.filter((m) => !stored.has(m.providerId) && !seen.has(m.providerId) && seen.add(m.providerId));
+}
+
+// A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets the copy in the Sent
+// folder, that row takes the copy's folder and id instead of a second row being added.
+async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
+  const withIds = fresh.filter((m) => m.messageId);
+  const adopted = new Set<SyncedMessage>();
+  if (!withIds.length) return adopted;
+  const Messages = db.getModel('mailMessages');
+  const pending = await Messages.findAll({
+    where: {
+      accountId,
+      direction: 'out',
+      providerId: { [Op.like]: 'outbox:%' },
+      messageId: { [Op.in]: withIds.map((m) => m.messageId) },
+    },
+    transaction,
+  });
+  for (const row of pending) {
+    const copy = withIds.find((m) => m.messageId === row.get('messageId'));
+    if (!copy) continue;
+    await row.update({ folder, providerId: copy.providerId, flags: copy.flags, size: copy.size }, { transaction });
+    adopted.add(copy);
+  }
+  return adopted;
+}
+
+// bulkCreate does not return generated ids on every dialect, so the rows are looked up by provider id.
+async function storeAttachmentMeta(db: any, accountId: string, folder: string, messages: SyncedMessage[], transaction: any) {
+  const withAttachments = messages.filter((m) => m.attachments.length);
+  if (!withAttachments.length) return;
+  const idOf = new Map<string, string>();
+  for (const ids of chunks(withAttachments.map((m) => m.providerId), 500)) {
+    const rows = await db.getModel('mailMessages').findAll({
+      attributes: ['id', 'providerId'],
+      where: { accountId, folder, providerId: { [Op.in]: ids } },
+      transaction,
+      raw: true,
+    });
+    rows.forEach((r: any) => idOf.set(r.providerId, r.id));
+  }
+  const rows = withAttachments.flatMap((m) =>
+    m.attachments.map((a) => ({
+      mailMessageId: idOf.get(m.providerId),
+      filename: a.filename ?? null,
+      contentType: a.contentType,
+      size: a.size,
+      partId: a.partId,
+      cid: a.cid ?? null,
+      disposition: a.disposition,
+    })),
+  );
+  if (rows.length) await db.getModel('mailAttachments').bulkCreate(rows, { transaction });
+}
+
+async function saveCursor(db: any, accountId: string, folder: string, batch: SyncBatch, transaction: any) {
+  const State = db.getModel('mailSyncState');
+  const existing = await State.findOne({ where: { accountId, folder }, transaction });
+  const values = { cursor: batch.cursor, lastSyncAt: new Date() };
+  if (existing) await existing.update(values, { transaction });
+  else await State.create({ accountId, folder, ...values }, { transaction });
+}

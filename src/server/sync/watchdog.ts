@@ -1,0 +1,61 @@
+// Aborts work that stops making progress: every awaited step and every batch resets the timer, and a stall
+// rejects the pending step with a TIMEOUT error instead of hanging the sync forever.
+export class Watchdog {
+  private controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private rejectPending?: (err: Error) => void;
+
+  constructor(private timeoutMs: number) {
+    this.reset();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private stallError() {
+    return Object.assign(new Error(`The mail server made no progress for ${Math.round(this.timeoutMs / 1000)} s.`), {
+      code: 'TIMEOUT',
+      hint: 'The sync was stopped and will be retried; check the server if this repeats.',
+    });
+  }
+
+  reset() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      const err = this.stallError();
+      this.controller.abort(err);
+      this.rejectPending?.(err);
+    }, this.timeoutMs);
+    this.timer.unref?.();
+  }
+
+  async guard<T>(work: Promise<T>): Promise<T> {
+    this.reset();
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          this.rejectPending = reject;
+          if (this.controller.signal.aborted) reject(this.controller.signal.reason);
+        }),
+      ]);
+    } finally {
+      this.rejectPending = undefined;
+      this.reset();
+    }
+  }
+
+  async *iterate<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+    const it = source[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await this.guard(it.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+  }
+}
