@@ -1,0 +1,24 @@
+import type { Application } from '@nocobase/server';
+
+// Signed-in users reach these actions; the handlers filter by account assignment (accountAccess.ts) themselves.
+const USER_ACTIONS: Record<string, string[]> = {
+  mailMessages: ['list', 'get', 'send'],
+  mailOutbox: ['retry'],
+};
+
+export const MAIL_SETTINGS_SNIPPET = 'pm.mail';
+
+export function registerAclRules(app: Application) {
+  app.acl.registerSnippet({ name: MAIL_SETTINGS_SNIPPET, actions: ['mailAccounts:*'] });
+  for (const [resource, actions] of Object.entries(USER_ACTIONS)) app.acl.allow(resource, actions, 'loggedIn');
+  // A role's data strategy (e.g. "view own records") would otherwise add its filter to these actions; mail is
+  // scoped by account assignment, not by who created a row, so the strategy's params are dropped for them.
+  app.acl.use(
+    async (ctx: any, next: () => Promise<void>) => {
+      const { resourceName, actionName } = ctx.permission ?? {};
+      if (ctx.permission?.skip && USER_ACTIONS[resourceName]?.includes(actionName)) ctx.permission.can = null;
+      await next();
+    },
+    { tag: 'mail-user-actions', after: 'allow-manager', before: 'core' },
+  );
+}

@@ -1,0 +1,148 @@
+import { makeMessage, seedMaildir } from '@mailbridge/mail-testkit';
+import { createTestApp, TestApp } from '../support/nocobase';
+import { startMailPeers, MailPeers } from '../support/mailPeers';
+
+const alice = { user: 'alice@example.test', password: 'alice-pw-7c1e' };
+const bob = { user: 'bob@example.test', password: 'bob-pw-22aa' };
+
+describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
+  let t: TestApp;
+  let peers: MailPeers;
+  let admin: string;
+  let accountId: string;
+
+  beforeAll(async () => {
+    process.env.MAILBRIDGE_BACKGROUND = 'off';
+    peers = await startMailPeers([alice, bob]);
+    t = await createTestApp();
+    admin = await t.signIn();
+    const res = await t.agent(admin).post('mailAccounts:create', peers.accountValues(alice));
+    expect(res.status).toBe(200);
+    accountId = res.body.data.id;
+  });
+
+  afterAll(async () => {
+    await t?.destroy();
+    await peers?.stop();
+  });
+
+  const messages = () => t.db.getModel('mailMessages');
+  const syncNow = async () => {
+    const res = await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: accountId });
+    expect(res.status).toBe(200);
+    return res.body.data;
+  };
+
+  it('tests the connection: SMTP and IMAP answer, folders listed', async () => {
+    const res = await t.agent(admin).post('mailAccounts:test', {}, { filterByTk: accountId });
+    expect(res.status).toBe(200);
+    expect(res.body.data.ok).toBe(true);
+    expect(res.body.data.steps.map((s: any) => s.name)).toEqual(expect.arrayContaining(['smtp', 'imap']));
+  });
+
+  it('reports a wrong password as AUTH_FAILED in the test, without the password', async () => {
+    const res = await t.agent(admin).post('mailAccounts:test', { secrets: { password: 'wrong-pw-x1' } }, { filterByTk: accountId });
+    expect(res.body.data.ok).toBe(false);
+    expect(JSON.stringify(res.body)).toMatch(/AUTH_FAILED/);
+    expect(res.text).not.toContain('wrong-pw-x1');
+  });
+
+  it('syncs 1,000 seeded messages once each, with threads and attachment metadata', async () => {
+    const seeded = Array.from({ length: 1000 }, (_, i) => makeMessage(i));
+    await seedMaildir(peers.dovecot, alice.user, 'INBOX', seeded);
+    const outcome = await syncNow();
+    expect(outcome.ok).toBe(true);
+    expect(await messages().count({ where: { accountId, folder: 'INBOX' } })).toBe(1000);
+    const again = await syncNow();
+    expect(again.ok).toBe(true);
+    expect(await messages().count({ where: { accountId, folder: 'INBOX' } })).toBe(1000);
+    const account = await t.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
+    expect(account.get('status')).toBe('ok');
+    expect(account.get('lastSuccessAt')).toBeTruthy();
+    const state = await t.db.getModel('mailSyncState').findOne({ where: { accountId, folder: 'INBOX' } });
+    expect(state.get('cursor')).toBeTruthy();
+  });
+
+  it('sends through the outbox with an attachment and a non-ASCII subject; it arrives and is stored once', async () => {
+    const content = Buffer.from('%PDF-1.4 Grüße\n' + 'x'.repeat(5000));
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Grüße – Überweisung',
+      text: 'Hallo Bob, anbei die Überweisung.',
+      attachments: [{ filename: 'Überweisung.pdf', contentType: 'application/pdf', contentBase64: content.toString('base64') }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data.state).toBe('sent');
+    expect(res.body.data.accepted).toEqual([bob.user]);
+    const messageId = res.body.data.messageId;
+    const received = peers.sink.received.find((m) => m.raw.toString().includes(messageId.slice(1, -1)));
+    expect(received).toBeTruthy();
+
+    const stored = await messages().findAll({ where: { messageId } });
+    expect(stored).toHaveLength(1);
+    expect(stored[0].get('direction')).toBe('out');
+
+    // The copy appended to Sent is adopted by the next sync instead of being stored twice.
+    await syncNow();
+    const afterSync = await messages().findAll({ where: { messageId } });
+    expect(afterSync).toHaveLength(1);
+    expect(afterSync[0].get('providerId')).not.toMatch(/^outbox:/);
+  });
+
+  it('refuses CR/LF in a header field and sends nothing', async () => {
+    const before = peers.sink.received.length;
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Hello\r\nBcc: victim@example.test',
+      text: 'x',
+    });
+    expect(res.status).toBe(400);
+    expect(peers.sink.received.length).toBe(before);
+  });
+
+  it('threads a reply with the message it answers', async () => {
+    const original = await messages().findOne({ where: { accountId, folder: 'INBOX' }, order: [['id', 'ASC']] });
+    const reply = makeMessage(5001, { inReplyTo: original.get('messageId'), subject: 'Re: ' + original.get('subject') });
+    await peers.dovecot.deliver(alice.user, reply);
+    await syncNow();
+    const stored = await messages().findOne({ where: { accountId, inReplyTo: original.get('messageId') } });
+    expect(stored).toBeTruthy();
+    expect(String(stored.get('threadId'))).toBe(String(original.get('threadId')));
+  });
+
+  it('shows a user only the accounts assigned to them', async () => {
+    const users = t.db.getRepository('users');
+    await users.create({ values: { email: 'member@example.test', password: 'member-pw-1', roles: ['member'] } });
+    const member = await t.signIn('member@example.test', 'member-pw-1');
+    const agent = t.agent(member);
+    const list = await agent.get('mailMessages:list');
+    expect(list.status).toBe(200);
+    expect(list.body.data).toEqual([]);
+    const some = await messages().findOne({ where: { accountId } });
+    expect((await agent.get('mailMessages:get', { filterByTk: some.get('id') })).status).toBe(404);
+    const send = await agent.post('mailMessages:send', { accountId, to: [bob.user], subject: 'x', text: 'y' });
+    expect(send.status).toBe(404);
+
+    const userId = (await users.findOne({ filter: { email: 'member@example.test' } })).get('id');
+    await t.agent(admin).post('mailAccounts:update', { userIds: [userId] }, { filterByTk: accountId });
+    const allowed = await agent.get('mailMessages:list', { accountId, pageSize: 5 });
+    expect(allowed.body.meta.count).toBeGreaterThan(1000);
+    expect(allowed.body.data).toHaveLength(5);
+  });
+
+  it('marks the account as failing after a sync with a wrong password, and keeps the stored mail', async () => {
+    const before = await messages().count({ where: { accountId } });
+    await t.agent(admin).post('mailAccounts:update', { secrets: { password: 'now-wrong-pw' } }, { filterByTk: accountId });
+    const outcome = await syncNow();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error.code).toBe('AUTH_FAILED');
+    const account = await t.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
+    expect(account.get('status')).toBe('error');
+    expect(account.get('consecutiveFailures')).toBe(1);
+    expect(account.get('lastError')).toBeTruthy();
+    expect(account.get('lastError')).not.toContain('now-wrong-pw');
+    expect(await messages().count({ where: { accountId } })).toBe(before);
+  });
+});
