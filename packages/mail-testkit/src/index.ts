@@ -1,0 +1,12 @@
+export type { MailUser } from './mailUser';
+export { startDovecot, dovecotBinary, LmtpDeliveryError, DOVECOT_INSTALL_HINT } from './dovecot';
+export type { Dovecot, DovecotOptions } from './dovecot';
+export { startSmtpSink } from './smtpSink';
+export type { SmtpSink, SmtpSinkOptions, ReceivedMail } from './smtpSink';
+export { seedMaildir } from './seed';
+export type { SeedOptions } from './seed';
+export { makeMessage } from './message';
+export type { MakeMessageOptions, TestAttachment } from './message';
+export { deliverViaLmtp } from './lmtp';
+export type { LmtpDeliveryOptions, LmtpRecipientResult } from './lmtp';
+export { freePort } from './ports';
