@@ -1,0 +1,119 @@
+/**
+ * New messages for a list of UIDs: metadata (with the start of part 1) in one FETCH, the text
+ * parts the metadata did not cover in one FETCH per distinct set of part ids, and a full parse
+ * for whatever the fast path could not read.
+ */
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { SyncedMessage } from '../../types';
+import { fetchBodyParts, fetchEnvelopeOf, fetchMessageMeta, fetchSourceOf, PREFETCH_BYTES, PREFETCH_PART } from './imapCommands';
+import { messageFromParsed, parseSource } from './imapFullParse';
+import { bodyPartIds, envelopeFields, messageFromParts, partBody, planBody, type BodyPlan } from './imapParse';
+
+/** Longest text or html part taken into a synced message; the rest stays on the server. */
+export const DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024;
+
+async function readOneByOne(client: ImapFlow, uids: number[], broken: Set<number>): Promise<FetchMessageObject[]> {
+  const metas: FetchMessageObject[] = [];
+  for (const uid of uids) {
+    try {
+      metas.push(...(await fetchMessageMeta(client, [uid])));
+    } catch (err) {
+      if (!client.usable) throw err;
+      broken.add(uid);
+    }
+  }
+  return metas;
+}
+
+async function fallbackMessage(client: ImapFlow, folder: string, uid: number, meta: FetchMessageObject | undefined, reason: unknown): Promise<SyncedMessage | undefined> {
+  let fetched: FetchMessageObject | false = false;
+  try {
+    fetched = await fetchSourceOf(client, uid);
+    if (!fetched) return undefined; // expunged in the meantime
+    if (!fetched.source) throw new Error('the server returned no source');
+    const synced = messageFromParsed(folder, { ...fetched, envelope: meta?.envelope, headers: meta?.headers }, await parseSource(fetched.source));
+    return synced;
+  } catch (err) {
+    if (!client.usable) throw err;
+    let base = meta ?? fetched ?? undefined;
+    if (!base || !base.envelope) base = (await fetchEnvelopeOf(client, uid).catch(() => false)) || base;
+    if (!base) base = { uid, seq: 0 };
+    const why = [reason, err].map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+    return { ...envelopeFields(folder, base), parseError: why };
+  }
+}
+
+/** The body is just part 1 and the prefetched bytes hold all of it. */
+function prefetchedIsEnough(plan: BodyPlan, meta: FetchMessageObject): boolean {
+  const ids = bodyPartIds(plan);
+  if (ids.length !== 1 || ids[0] !== PREFETCH_PART) return false;
+  const prefetched = partBody(meta.bodyParts, PREFETCH_PART);
+  if (!prefetched) return false;
+  const node = plan.text[0] ?? plan.html[0];
+  return prefetched.length < PREFETCH_BYTES || (node.size !== undefined && prefetched.length >= node.size);
+}
+
+/** New messages for a list of UIDs: metadata in one FETCH, text parts grouped by part ids. */
+export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], maxTextBytes = DEFAULT_MAX_TEXT_BYTES): Promise<SyncedMessage[]> {
+  const broken = new Map<number, unknown>();
+  let metas: FetchMessageObject[];
+  try {
+    metas = await fetchMessageMeta(client, uids);
+  } catch (err) {
+    if (!client.usable) throw err;
+    const failed = new Set<number>();
+    metas = await readOneByOne(client, uids, failed);
+    for (const uid of failed) broken.set(uid, err);
+  }
+
+  const plans = new Map<number, BodyPlan>();
+  const groups = new Map<string, number[]>();
+  const bodies = new Map<number, FetchMessageObject>();
+  for (const meta of metas) {
+    try {
+      if (!meta.bodyStructure) throw new Error('the server returned no BODYSTRUCTURE');
+      const plan = planBody(meta.bodyStructure);
+      plans.set(meta.uid, plan);
+      if (prefetchedIsEnough(plan, meta)) {
+        bodies.set(meta.uid, meta);
+        continue;
+      }
+      const key = bodyPartIds(plan).join(' ');
+      const group = groups.get(key);
+      if (group) group.push(meta.uid);
+      else groups.set(key, [meta.uid]);
+    } catch (err) {
+      broken.set(meta.uid, err);
+    }
+  }
+
+  for (const [key, groupUids] of groups) {
+    if (!key) continue;
+    try {
+      for (const row of await fetchBodyParts(client, groupUids, key.split(' '), maxTextBytes)) bodies.set(row.uid, row);
+    } catch (err) {
+      if (!client.usable) throw err;
+      for (const uid of groupUids) broken.set(uid, err);
+    }
+  }
+
+  const byUid = new Map<number, SyncedMessage>();
+  const metaByUid = new Map(metas.map((m) => [m.uid, m]));
+  for (const meta of metas) {
+    const plan = plans.get(meta.uid);
+    if (!plan || broken.has(meta.uid)) continue;
+    try {
+      const row = bodies.get(meta.uid);
+      byUid.set(meta.uid, messageFromParts(folder, meta, plan, row?.bodyParts, row?.binaryParts));
+    } catch (err) {
+      broken.set(meta.uid, err);
+    }
+  }
+  for (const [uid, reason] of broken) {
+    const synced = await fallbackMessage(client, folder, uid, metaByUid.get(uid), reason);
+    if (synced) byUid.set(uid, synced);
+  }
+  return [...byUid.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+}
+
+// ---------------------------------------------------------------------------------------------

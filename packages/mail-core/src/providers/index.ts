@@ -1,0 +1,123 @@
+/**
+ * The provider registry: the only place that knows which module serves which account kind.
+ * Later providers ('ms365-app', 'ms365-delegated', 'ses', 'sendgrid') register here.
+ */
+import { MailError, toMailError } from '../errors';
+import type { FolderInfo, MailSource, MailTransport } from '../types';
+import { assertAuth, assertEndpoint, secretsOf, type AccountConfig, type RuntimeOptions } from './accountConfig';
+import { ImapSource } from './imap/imapSource';
+import { openImapConnection } from './imap/imapConnection';
+import { listFolders } from './imap/imapFolders';
+import { SmtpTransport } from './smtp/smtpTransport';
+
+export type ProviderKind = AccountConfig['provider'];
+
+export interface ProviderCapabilities {
+  send: boolean;
+  receive: boolean;
+}
+
+const CAPABILITIES: Record<ProviderKind, ProviderCapabilities> = {
+  'smtp-imap': { send: true, receive: true },
+  smtp: { send: true, receive: false },
+};
+
+export function providerCapabilities(kind: ProviderKind): ProviderCapabilities {
+  const caps = CAPABILITIES[kind];
+  if (!caps) throw unknownProvider(kind);
+  return caps;
+}
+
+function unknownProvider(kind: unknown): MailError {
+  return new MailError('PROVIDER_ERROR', `Unknown mail provider "${String(kind)}".`, {
+    retryable: false,
+    hint: 'Choose one of the supported account types in the account settings.',
+  });
+}
+
+export function createTransport(config: AccountConfig, runtime: RuntimeOptions = {}): MailTransport {
+  switch (config.provider) {
+    case 'smtp-imap':
+    case 'smtp':
+      assertEndpoint('SMTP', config.smtp);
+      assertAuth(config.auth);
+      return new SmtpTransport({ address: config.address, smtp: config.smtp, auth: config.auth }, runtime);
+    default:
+      throw unknownProvider((config as { provider?: unknown }).provider);
+  }
+}
+
+/** A source for accounts that receive mail; MailError PROVIDER_ERROR for send-only accounts. */
+export function createSource(config: AccountConfig, runtime: RuntimeOptions = {}): MailSource {
+  switch (config.provider) {
+    case 'smtp-imap':
+      assertEndpoint('IMAP', config.imap);
+      assertAuth(config.auth);
+      return new ImapSource({ address: config.address, imap: config.imap, auth: config.auth }, runtime);
+    case 'smtp':
+      throw new MailError('PROVIDER_ERROR', 'SMTP-only accounts do not receive mail.', {
+        retryable: false,
+        hint: 'Use an SMTP/IMAP account to receive mail.',
+      });
+    default:
+      throw unknownProvider((config as { provider?: unknown }).provider);
+  }
+}
+
+export interface ConnectionStep {
+  name: 'smtp' | 'imap';
+  ok: boolean;
+  ms: number;
+  folders?: FolderInfo[];
+  error?: { code: string; message: string; hint: string };
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  steps: ConnectionStep[];
+}
+
+async function timed(name: ConnectionStep['name'], work: () => Promise<Partial<ConnectionStep> | void>): Promise<ConnectionStep> {
+  const started = Date.now();
+  try {
+    const extra = (await work()) || {};
+    return { name, ok: true, ms: Date.now() - started, ...extra };
+  } catch (err) {
+    const e = toMailError(err);
+    return { name, ok: false, ms: Date.now() - started, error: { code: e.code, message: e.message, hint: e.hint } };
+  }
+}
+
+/** "Test connection": logs in to every server of the account, lists IMAP folders. Never throws. */
+export async function testConnection(config: AccountConfig, runtime: RuntimeOptions = {}): Promise<ConnectionTestResult> {
+  const steps: Array<Promise<ConnectionStep>> = [
+    timed('smtp', async () => {
+      const transport = createTransport(config, runtime);
+      try {
+        await transport.verify();
+      } finally {
+        await transport.close();
+      }
+    }),
+  ];
+  if (config.provider === 'smtp-imap') {
+    steps.push(
+      timed('imap', async () => {
+        assertEndpoint('IMAP', config.imap);
+        assertAuth(config.auth);
+        const conn = await openImapConnection({ address: config.address, imap: config.imap, auth: config.auth }, runtime);
+        try {
+          return { folders: await listFolders(conn.client) };
+        } catch (err) {
+          throw toMailError(err, { protocol: 'imap', operation: 'list', host: config.imap.host, port: config.imap.port, secrets: secretsOf(config.auth) });
+        } finally {
+          await conn.client.logout().catch(() => conn.client.close());
+        }
+      }),
+    );
+  }
+  const done = await Promise.all(steps);
+  return { ok: done.every((s) => s.ok), steps: done };
+}
+
+export type { AccountConfig, RuntimeOptions } from './accountConfig';

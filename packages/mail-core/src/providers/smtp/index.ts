@@ -1,0 +1,1 @@
+export { SmtpTransport, poolOptions, queueIdOf, securityOptions, type SmtpTransportConfig } from './smtpTransport';
