@@ -3,18 +3,31 @@ import { registerAccountActions } from './accounts/accountActions';
 import { registerAclRules } from './accounts/aclRules';
 import { registerMessageActions } from './messages/messageActions';
 import { MailService } from './mailService';
+import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
 export class PluginMailServer extends Plugin {
   mail!: MailService;
+  sendMailInstruction?: SendMailInstruction;
 
   async load() {
     this.mail = new MailService(this.app);
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);
+    this.registerWorkflowNode();
     const background = process.env.MAILBRIDGE_BACKGROUND !== 'off';
-    this.app.on('afterStart', () => this.mail.start({ background }));
+    this.app.on('afterStart', async () => {
+      await this.mail.start({ background });
+      await this.sendMailInstruction?.recoverPendingJobs();
+    });
     this.app.on('beforeStop', () => this.mail.stop());
+  }
+
+  private registerWorkflowNode() {
+    const workflow: any = this.app.pm.get('workflow');
+    if (!workflow?.registerInstruction) return;
+    this.sendMailInstruction = new SendMailInstruction(workflow, this.mail);
+    workflow.registerInstruction(SEND_MAIL_NODE, this.sendMailInstruction);
   }
 }
 

@@ -71,12 +71,12 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
     acl: true,
     plugins: [
       'field-sort',
+      ...(options.plugins ?? []),
       'users',
       'auth',
       'acl',
       'data-source-manager',
       'system-settings',
-      ...(options.plugins ?? []),
       [PluginMailServer, { name: PACKAGE, packageName: PACKAGE }],
     ],
   });

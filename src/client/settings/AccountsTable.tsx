@@ -1,80 +1,186 @@
-import React, { useCallback, useEffect, useState } from 'react';
-import { Alert, Badge, Table, Tag } from 'antd';
-import { useAPIClient } from '@nocobase/client';
+import React from 'react';
+import { Button, Empty, Popconfirm, Space, Table, Tooltip, Typography } from 'antd';
+import { PlusOutlined } from '@ant-design/icons';
+import type { ColumnsType } from 'antd/es/table';
 import { useMailTranslation } from '../locale';
+import { AccountStatus, isSyncing } from './AccountStatus';
+import { accountSyncs } from './providerCatalog';
+import { ProviderIcon } from './ProviderIcon';
+import { RelativeTime } from './RelativeTime';
+import type { MailAccount } from './types';
 
-export interface MailAccountRow {
-  id: string;
-  title: string;
-  provider: string;
-  address: string;
-  status: string;
-  lastSuccessAt?: string;
-  lastError?: string;
+export interface AccountActions {
+  onEdit(account: MailAccount): void;
+  onTest(account: MailAccount): void;
+  onSyncNow(account: MailAccount): void;
+  onDelete(account: MailAccount): Promise<void>;
+  onConnect(account: MailAccount): void;
 }
 
-const STATUS_BADGE: Record<string, 'success' | 'error' | 'warning' | 'processing' | 'default'> = {
-  ok: 'success',
-  error: 'error',
-  'needs-reconnect': 'warning',
-  syncing: 'processing',
-  new: 'default',
-};
-
-export function AccountsTable() {
+function LastSync({ account }: { account: MailAccount }) {
   const { t } = useMailTranslation();
-  const api = useAPIClient();
-  const [rows, setRows] = useState<MailAccountRow[]>([]);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
+  if (!accountSyncs(account)) return <Typography.Text type="secondary">{t('Sends only')}</Typography.Text>;
+  if (!account.lastSyncAt) return <Typography.Text type="secondary">{t('Never')}</Typography.Text>;
+  const failedSince = account.lastSuccessAt !== account.lastSyncAt;
+  return (
+    <div style={{ whiteSpace: 'nowrap' }}>
+      <RelativeTime value={account.lastSyncAt} />
+      {failedSince && (
+        <Typography.Text type="secondary" style={{ display: 'block', fontSize: 12 }}>
+          {account.lastSuccessAt ? (
+            <>
+              {t('Last success')} <RelativeTime value={account.lastSuccessAt} />
+            </>
+          ) : (
+            t('Never succeeded')
+          )}
+        </Typography.Text>
+      )}
+    </div>
+  );
+}
 
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const res = await api.request<MailAccountRow[]>({ url: 'mailAccounts:list', method: 'get' });
-      setRows(res.data.data);
-      setError(null);
-    } catch (e: any) {
-      setError(e?.response?.data?.errors?.[0]?.message ?? e?.message ?? String(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [api]);
+function LastError({ account }: { account: MailAccount }) {
+  const { t } = useMailTranslation();
+  if (!account.lastError) return null;
+  const times =
+    account.consecutiveFailures && account.consecutiveFailures > 1 ? ` (${t('{{n}}× in a row', { n: account.consecutiveFailures })})` : '';
+  return (
+    <Typography.Text
+      type="danger"
+      ellipsis={{ tooltip: account.lastError + times }}
+      style={{ display: 'block', maxWidth: 230, marginLeft: 14, fontSize: 12, whiteSpace: 'nowrap' }}
+      data-testid="account-last-error"
+    >
+      {account.lastError}
+      {times}
+    </Typography.Text>
+  );
+}
 
-  useEffect(() => {
-    load();
-  }, [load]);
+export function AccountsTable({
+  accounts,
+  loading,
+  pendingSyncs,
+  actions,
+  onAdd,
+}: {
+  onAdd(): void;
+  accounts: MailAccount[];
+  loading: boolean;
+  pendingSyncs: ReadonlySet<string>;
+  actions: AccountActions;
+}) {
+  const { t } = useMailTranslation();
 
-  const columns = [
-    { title: t('Name'), dataIndex: 'title', key: 'title' },
-    { title: t('Provider'), dataIndex: 'provider', key: 'provider', render: (p: string) => <Tag>{t(`provider.${p}`)}</Tag> },
-    { title: t('Address'), dataIndex: 'address', key: 'address' },
+  const columns: ColumnsType<MailAccount> = [
+    {
+      title: t('Account'),
+      key: 'account',
+      render: (_, a) => (
+        <div style={{ display: 'flex', alignItems: 'center', gap: 12, minWidth: 180, whiteSpace: 'nowrap' }}>
+          <ProviderIcon provider={a.provider} size={32} />
+          <div style={{ minWidth: 0 }}>
+            <Typography.Text strong style={{ display: 'block' }}>
+              {a.title}
+            </Typography.Text>
+            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+              {t(`provider.${a.provider}`)}
+            </Typography.Text>
+          </div>
+        </div>
+      ),
+    },
+    {
+      title: t('Address'),
+      dataIndex: 'address',
+      key: 'address',
+      render: (address: string, a) => (
+        <span style={{ whiteSpace: 'nowrap' }}>
+          <Typography.Text title={address}>{address}</Typography.Text>
+          {a.aliases && a.aliases.length > 0 && (
+            <Tooltip title={a.aliases.join(', ')}>
+              <Typography.Text type="secondary" style={{ marginLeft: 6, fontSize: 12 }}>
+                +{a.aliases.length}
+              </Typography.Text>
+            </Tooltip>
+          )}
+        </span>
+      ),
+    },
     {
       title: t('Status'),
-      dataIndex: 'status',
       key: 'status',
-      render: (s: string) => <Badge status={STATUS_BADGE[s] ?? 'default'} text={t(`status.${s}`)} />,
+      render: (_, a) => (
+        <Space direction="vertical" size={0}>
+          <AccountStatus account={a} pending={pendingSyncs.has(String(a.id))} />
+          {!isSyncing(a, pendingSyncs.has(String(a.id))) && <LastError account={a} />}
+          {a.provider === 'ms365-delegated' && (a.status === 'needs-reconnect' || !a.settings?.grantedScopes?.length) && (
+            <Button type="link" size="small" style={{ padding: 0, height: 'auto', marginLeft: 14 }} onClick={() => actions.onConnect(a)}>
+              {t('Connect with Microsoft')}
+            </Button>
+          )}
+        </Space>
+      ),
     },
     {
       title: t('Last sync'),
-      dataIndex: 'lastSuccessAt',
-      key: 'lastSuccessAt',
-      render: (d?: string) => (d ? new Date(d).toLocaleString() : '—'),
+      key: 'lastSyncAt',
+      render: (_, a) => <LastSync account={a} />,
+    },
+    {
+      title: t('Actions'),
+      key: 'actions',
+      render: (_, a) => {
+        const syncing = isSyncing(a, pendingSyncs.has(String(a.id)));
+        const syncBlocked = !accountSyncs(a) ? t('This account only sends mail.') : a.enabled === false ? t('The account is inactive.') : null;
+        return (
+          <Space size={10} wrap={false} style={{ whiteSpace: 'nowrap' }}>
+            <Typography.Link onClick={() => actions.onEdit(a)}>{t('Edit')}</Typography.Link>
+            <Typography.Link onClick={() => actions.onTest(a)}>{t('Test')}</Typography.Link>
+            <Tooltip title={syncBlocked}>
+              <Typography.Link
+                disabled={Boolean(syncBlocked) || syncing}
+                onClick={() => !syncBlocked && !syncing && actions.onSyncNow(a)}
+                data-testid="sync-now"
+              >
+                {t('Sync now')}
+              </Typography.Link>
+            </Tooltip>
+            <Popconfirm
+              title={t('Delete "{{title}}"?', { title: a.title })}
+              description={t('Its synced mail and queued outgoing mail are deleted too. This cannot be undone.')}
+              okText={t('Delete')}
+              okButtonProps={{ danger: true }}
+              overlayStyle={{ maxWidth: 380 }}
+              cancelText={t('Cancel')}
+              onConfirm={() => actions.onDelete(a)}
+            >
+              <Typography.Link type="danger">{t('Delete')}</Typography.Link>
+            </Popconfirm>
+          </Space>
+        );
+      },
     },
   ];
 
   return (
-    <>
-      {error && <Alert type="error" showIcon message={error} style={{ marginBottom: 16 }} />}
-      <Table
-        data-testid="mail-accounts-table"
-        rowKey="id"
-        loading={loading}
-        columns={columns}
-        dataSource={rows}
-        locale={{ emptyText: t('No mail accounts yet') }}
-        pagination={false}
-      />
-    </>
+    <Table
+      data-testid="mail-accounts-table"
+      rowKey={(a) => String(a.id)}
+      loading={loading}
+      columns={columns}
+      dataSource={accounts}
+      locale={{
+        emptyText: (
+          <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('No mail accounts yet')} style={{ margin: '24px 0' }}>
+            <Button icon={<PlusOutlined />} onClick={onAdd}>
+              {t('Add account')}
+            </Button>
+          </Empty>
+        ),
+      }}
+      pagination={false}
+    />
   );
 }

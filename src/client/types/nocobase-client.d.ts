@@ -29,8 +29,17 @@ declare module '@nocobase/client' {
     data: { data: T; meta?: { count: number; page: number; pageSize: number; totalPage: number } };
   }
 
+  export interface ApiRequestConfig {
+    url: string;
+    method?: 'get' | 'post' | 'put' | 'patch' | 'delete';
+    params?: Record<string, unknown>;
+    data?: unknown;
+    /** true: the host's global error notification stays quiet, the caller shows the error itself */
+    skipNotify?: boolean | ((error: unknown) => boolean);
+  }
+
   export interface APIClient {
-    request<T = any>(config: { url: string; method?: string; params?: any; data?: any }): Promise<ApiResponse<T>>;
+    request<T = any>(config: ApiRequestConfig): Promise<ApiResponse<T>>;
     resource(name: string): Record<string, (params?: any) => Promise<ApiResponse>>;
   }
 

@@ -1,0 +1,24 @@
+import React from 'react';
+import { Space, Tag, Typography } from 'antd';
+import { useMailTranslation } from '../locale';
+import { requestedScopes, ScopePreset } from './providerCatalog';
+
+/** "Will request: Mail.Read, …" for the chosen scope preset plus the extra scopes. */
+export function ScopeSummary({ kind, preset, extraScopes }: { kind: 'app' | 'delegated'; preset?: ScopePreset; extraScopes?: string[] }) {
+  const { t } = useMailTranslation();
+  const scopes = requestedScopes(kind, preset, extraScopes);
+  return (
+    <div data-testid="scope-summary" style={{ display: 'flex', gap: 8, alignItems: 'baseline', flexWrap: 'wrap' }}>
+      <Typography.Text type="secondary">
+        {kind === 'app' ? t('Application permissions to grant in Entra ID:') : t('Will request:')}
+      </Typography.Text>
+      <Space size={[4, 4]} wrap>
+        {scopes.map((s) => (
+          <Tag key={s} bordered={false} color="blue" style={{ marginInlineEnd: 0 }}>
+            {s}
+          </Tag>
+        ))}
+      </Space>
+    </div>
+  );
+}

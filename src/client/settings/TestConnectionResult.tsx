@@ -1,0 +1,132 @@
+import React from 'react';
+import { Alert, Spin, Typography, theme } from 'antd';
+import { CheckCircleFilled, CloseCircleFilled } from '@ant-design/icons';
+import { useMailTranslation } from '../locale';
+import type { TestResult, TestStep } from './types';
+
+const STEP_LABELS: Record<string, string> = {
+  smtp: 'Outgoing server (SMTP)',
+  imap: 'Incoming server (IMAP)',
+  token: 'Sign-in with Microsoft',
+  graph: 'Microsoft Graph',
+  mailbox: 'Mailbox',
+  ses: 'Amazon SES',
+  sendgrid: 'SendGrid',
+};
+
+function StepRow({ step }: { step: TestStep }) {
+  const { t } = useMailTranslation();
+  const { token } = theme.useToken();
+  const label = STEP_LABELS[step.name] ? t(STEP_LABELS[step.name]) : step.name;
+  const folders = step.folders ?? [];
+  return (
+    <div
+      data-testid={`test-step-${step.name}`}
+      data-ok={String(step.ok)}
+      style={{ display: 'flex', gap: 12, padding: '12px 16px', borderTop: `1px solid ${token.colorBorderSecondary}` }}
+    >
+      <span style={{ fontSize: 18, lineHeight: '22px' }}>
+        {step.ok ? (
+          <CheckCircleFilled style={{ color: token.colorSuccess }} aria-label={t('Passed')} />
+        ) : (
+          <CloseCircleFilled style={{ color: token.colorError }} aria-label={t('Failed')} />
+        )}
+      </span>
+      <div style={{ flex: 1, minWidth: 0 }}>
+        <div style={{ display: 'flex', justifyContent: 'space-between', gap: 12 }}>
+          <Typography.Text strong>{label}</Typography.Text>
+          {typeof step.ms === 'number' && (
+            <Typography.Text type="secondary" style={{ whiteSpace: 'nowrap' }}>
+              {t('{{ms}} ms', { ms: step.ms })}
+            </Typography.Text>
+          )}
+        </div>
+        {step.ok && (
+          <Typography.Text type="secondary" style={{ display: 'block' }}>
+            {folders.length
+              ? t('Signed in; {{n}} folders found: {{names}}', {
+                  n: folders.length,
+                  names: folders
+                    .slice(0, 6)
+                    .map((f) => f.path)
+                    .join(', ')
+                    .concat(folders.length > 6 ? ', …' : ''),
+                })
+              : t('Connected and signed in.')}
+          </Typography.Text>
+        )}
+        {!step.ok && step.error && (
+          <>
+            <Typography.Text type="danger" style={{ display: 'block' }}>
+              {step.error.message}
+            </Typography.Text>
+            {step.error.hint && (
+              <Typography.Text type="secondary" style={{ display: 'block' }}>
+                {step.error.hint}
+              </Typography.Text>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The outcome of "Test connection": one line per server with a check or a cross, the error and what to do. */
+export function TestConnectionResult({ result, error, loading }: { result?: TestResult | null; error?: string | null; loading?: boolean }) {
+  const { t } = useMailTranslation();
+  const { token } = theme.useToken();
+
+  if (loading) {
+    return (
+      <div data-testid="test-connection-result" data-state="running" style={{ padding: '16px 0', textAlign: 'center' }}>
+        <Spin size="small" /> <Typography.Text type="secondary">{t('Testing the connection…')}</Typography.Text>
+      </div>
+    );
+  }
+  if (error) {
+    return (
+      <div data-testid="test-connection-result" data-state="failed">
+        <Alert type="error" showIcon message={t('The test could not run')} description={error} />
+      </div>
+    );
+  }
+  if (!result) return null;
+
+  const steps = result.steps ?? [];
+  return (
+    <div
+      data-testid="test-connection-result"
+      data-state={result.ok ? 'ok' : 'failed'}
+      style={{ border: `1px solid ${token.colorBorderSecondary}`, borderRadius: token.borderRadiusLG, overflow: 'hidden' }}
+    >
+      <div
+        style={{
+          padding: '10px 16px',
+          background: result.ok ? token.colorSuccessBg : token.colorErrorBg,
+          display: 'flex',
+          alignItems: 'center',
+          gap: 8,
+        }}
+      >
+        {result.ok ? (
+          <CheckCircleFilled style={{ color: token.colorSuccess }} />
+        ) : (
+          <CloseCircleFilled style={{ color: token.colorError }} />
+        )}
+        <Typography.Text strong>{result.ok ? t('The connection works.') : t('The connection test failed.')}</Typography.Text>
+      </div>
+      {steps.map((step) => (
+        <StepRow key={step.name} step={step} />
+      ))}
+      {!steps.length && result.error && (
+        <div style={{ padding: '12px 16px', borderTop: `1px solid ${token.colorBorderSecondary}` }}>
+          <Typography.Text type="danger" style={{ display: 'block' }}>
+            {result.error.message}
+          </Typography.Text>
+          {result.error.hint && <Typography.Text type="secondary">{result.error.hint}</Typography.Text>}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useAPIClient } from '@nocobase/client';
+import { errorText, listAccounts } from './api';
+import type { MailAccount } from './types';
+
+const POLL_MS = 5000;
+
+/** The account list; re-read every 5 s while an account syncs (or a sync started here is still running). */
+export function useMailAccounts(pendingSyncs: ReadonlySet<string>) {
+  const api = useAPIClient();
+  const [accounts, setAccounts] = useState<MailAccount[]>([]);
+  const [loading, setLoading] = useState(true);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const mounted = useRef(true);
+
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  const refresh = useCallback(
+    async ({ silent = false }: { silent?: boolean } = {}) => {
+      if (!silent) setLoading(true);
+      try {
+        const rows = await listAccounts(api);
+        if (!mounted.current) return;
+        setAccounts(rows);
+        setError(null);
+      } catch (e) {
+        if (mounted.current) setError(errorText(e));
+      } finally {
+        if (mounted.current) {
+          setLoading(false);
+          setLoaded(true);
+        }
+      }
+    },
+    [api],
+  );
+
+  useEffect(() => {
+    refresh();
+  }, [refresh]);
+
+  const anySyncing = pendingSyncs.size > 0 || accounts.some((a) => a.syncProgress?.state === 'syncing');
+  useEffect(() => {
+    if (!anySyncing) return;
+    const timer = setInterval(() => refresh({ silent: true }), POLL_MS);
+    return () => clearInterval(timer);
+  }, [anySyncing, refresh]);
+
+  return { accounts, loading, loaded, error, refresh };
+}

@@ -1,0 +1,136 @@
+import fs from 'fs';
+import type { Browser, Page } from 'playwright-core';
+import { makeMessage } from '@mailbridge/mail-testkit';
+import { startHostApp, HostApp } from '../support/hostApp';
+import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
+import { startMailPeers, MailPeers } from '../support/mailPeers';
+
+jest.setTimeout(300000);
+
+const alice = { user: 'alice@example.test', password: 'alice-ui-pw-51c0' };
+
+// antd renders a Select's options in a popup; pick one by its label.
+async function choose(page: Page, selectId: string, label: string) {
+  await page.locator(`#${selectId}`).click({ force: true });
+  await page.locator(`.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${label}"]`).click();
+}
+
+// Drawers and modals slide in; wait until the element stops moving before a screenshot.
+async function settled(page: Page, selector: string) {
+  let last = '';
+  for (let i = 0; i < 20; i++) {
+    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
+    if (box === last) return;
+    last = box;
+    await page.waitForTimeout(100);
+  }
+}
+
+describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser', () => {
+  let peers: MailPeers;
+  let app: HostApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    peers = await startMailPeers([alice]);
+    for (let i = 0; i < 3; i++) {
+      await peers.dovecot.deliver(alice.user, makeMessage(i, { to: alice.user, date: new Date(Date.now() - i * 3600_000) }));
+    }
+    app = await startHostApp();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await peers?.stop();
+  });
+
+  it('picks the provider, fills the form, tests the connection, saves, syncs and sees the account OK', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await signInThroughForm(page, app.url);
+    await page.goto(`${app.url}/admin/settings/mail`);
+    await page.getByTestId('mail-accounts-table').waitFor({ timeout: 60000 });
+    await page.getByText('No mail accounts yet').waitFor();
+
+    // Step 1: the six providers
+    await page.getByTestId('add-account').click();
+    await page.getByTestId('provider-picker').waitFor();
+    await expect(page.locator('[data-testid^=provider-card-]').count()).resolves.toBe(6);
+    await settled(page, '.ant-drawer-content-wrapper');
+    await screenshot(page, '10-add-account-provider');
+
+    // Step 2: only the SMTP/IMAP fields
+    await page.getByTestId('provider-card-smtp-imap').click();
+    await page.getByTestId('account-form').waitFor();
+    for (const section of ['account', 'outgoing', 'incoming', 'sign-in', 'access', 'sync']) {
+      await page.getByTestId(`section-${section}`).waitFor();
+    }
+    await expect(page.getByTestId('section-sending').count()).resolves.toBe(0);
+    await expect(page.locator('#settings_smtp_port').inputValue()).resolves.toBe('587');
+    await expect(page.locator('#settings_imap_port').inputValue()).resolves.toBe('993');
+
+    // Saving an empty form shows what is missing
+    await page.getByTestId('save-account').click();
+    await page.getByText('E-mail address is required.').waitFor();
+    await page.getByText('Password is required.').waitFor();
+
+    await page.locator('#address').fill('not-an-address');
+    await page.locator('#address').blur();
+    await page.getByText('Enter a valid e-mail address, such as name@example.com.').waitFor();
+    await page.locator('#address').fill(alice.user);
+    await page.locator('#title').fill('Alice (support desk)');
+    await page.locator('#settings_smtp_host').fill(peers.sink.host);
+    await choose(page, 'settings_smtp_security', 'None (unencrypted)');
+    await expect(page.locator('#settings_smtp_port').inputValue()).resolves.toBe('25');
+    await page.locator('#settings_smtp_port').fill(String(peers.sink.port));
+    await page.locator('#settings_imap_host').fill(peers.dovecot.host);
+    await choose(page, 'settings_imap_security', 'None (unencrypted)');
+    await page.locator('#settings_imap_port').fill(String(peers.dovecot.imapPort));
+    await page.locator('#secrets_password').fill(alice.password);
+    await page.locator('#address').scrollIntoViewIfNeeded();
+    await screenshot(page, '11-add-account-form');
+
+    // Test connection with the unsaved values
+    await page.getByTestId('test-connection').click();
+    const result = page.locator('[data-testid=test-connection-result][data-state=ok]');
+    await result.waitFor({ timeout: 60000 });
+    await page.locator('[data-testid=test-step-smtp][data-ok=true]').waitFor();
+    await page.locator('[data-testid=test-step-imap][data-ok=true]').waitFor();
+    await expect(page.getByTestId('test-step-imap').innerText()).resolves.toContain('INBOX');
+    await page.getByText('The connection works.').waitFor();
+    await settled(page, '[data-testid=test-connection-result]');
+    await screenshot(page, '12-test-connection');
+
+    // Save: the drawer closes and the account is listed
+    await page.getByTestId('save-account').click();
+    await page.getByText('Account "Alice (support desk)" added.').waitFor();
+    await page.getByTestId('account-form').waitFor({ state: 'detached' });
+    const row = page.locator('.ant-table-row', { hasText: alice.user });
+    await row.waitFor();
+    await expect(row.innerText()).resolves.toContain('SMTP/IMAP');
+
+    // Sync now: the status ends up OK and the result is announced
+    await row.getByTestId('sync-now').click();
+    await page.getByText(/"Alice \(support desk\)" is up to date: \d+ new/).waitFor({ timeout: 60000 });
+    await row.locator('[data-testid=account-status][data-status=ok]').waitFor({ timeout: 30000 });
+    await expect(row.innerText()).resolves.toMatch(/just now|minute/);
+    await page.mouse.move(0, 0);
+    await screenshot(page, '13-accounts-ok');
+
+    // Editing shows that a password is stored without ever showing it
+    await row.getByText('Edit', { exact: true }).click();
+    const password = page.locator('#secrets_password');
+    await password.waitFor();
+    await expect(password.inputValue()).resolves.toBe('');
+    await expect(password.getAttribute('placeholder')).resolves.toBe('Set — leave empty to keep');
+    expect(await page.content()).not.toContain(alice.password);
+
+    expect(pageErrors.filter((m) => /plugin-mail|mailbridge/i.test(m))).toEqual([]);
+    for (const name of ['10-add-account-provider', '11-add-account-form', '12-test-connection', '13-accounts-ok']) {
+      expect(fs.statSync(`${__dirname}/../../storage/screenshots/${name}.png`).size).toBeGreaterThan(10000);
+    }
+  });
+});
