@@ -3,6 +3,7 @@ import { AccountEngine } from './accounts/accountEngine';
 import { SyncService } from './sync/accountSync';
 import { SyncScheduler } from './sync/syncScheduler';
 import { Outbox } from './sending/outbox';
+import { MailEvents } from './mailEvents';
 
 export interface MailServiceOptions {
   syncTickMs: number;
@@ -23,6 +24,7 @@ export const DEFAULT_MAIL_OPTIONS: MailServiceOptions = {
 // The plugin's services, created once per app and shared by the actions, the scheduler and the workflow node.
 export class MailService {
   readonly engine: AccountEngine;
+  readonly events: MailEvents;
   readonly sync: SyncService;
   readonly scheduler: SyncScheduler;
   readonly outbox: Outbox;
@@ -30,9 +32,10 @@ export class MailService {
 
   constructor(private app: Application, readonly options: MailServiceOptions = DEFAULT_MAIL_OPTIONS) {
     this.engine = new AccountEngine(app);
-    this.sync = new SyncService(app, this.engine, options);
+    this.events = new MailEvents(app.log);
+    this.sync = new SyncService(app, this.engine, this.events, options);
     this.scheduler = new SyncScheduler(app, this.sync, options.syncTickMs);
-    this.outbox = new Outbox(app, this.engine, { sendLeaseMs: options.sendLeaseMs, maxAttempts: options.maxSendAttempts });
+    this.outbox = new Outbox(app, this.engine, this.events, { sendLeaseMs: options.sendLeaseMs, maxAttempts: options.maxSendAttempts });
   }
 
   async start({ background = true } = {}) {

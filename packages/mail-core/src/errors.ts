@@ -39,6 +39,8 @@ export interface MailErrorOptions {
   rejected?: string[];
   context?: Omit<MailErrorContext, 'secrets'>;
   cause?: unknown;
+  /** The account's sign-in expired or was revoked: only reconnecting it helps. */
+  needsReconnect?: boolean;
 }
 
 const DEFAULT_RETRYABLE: Record<MailErrorCode, boolean> = {
@@ -80,6 +82,7 @@ export class MailError extends Error {
   readonly responseCode?: number;
   readonly rejected?: string[];
   readonly context?: Omit<MailErrorContext, 'secrets'>;
+  readonly needsReconnect?: boolean;
 
   constructor(code: MailErrorCode, message: string, opts: MailErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -91,6 +94,7 @@ export class MailError extends Error {
     if (opts.responseCode !== undefined) this.responseCode = opts.responseCode;
     if (opts.rejected) this.rejected = opts.rejected;
     if (opts.context) this.context = opts.context;
+    if (opts.needsReconnect) this.needsReconnect = true;
   }
 
   /** What an API may return to a user: no stack, no cause. */
@@ -104,6 +108,7 @@ export class MailError extends Error {
       ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
       ...(this.responseCode !== undefined ? { responseCode: this.responseCode } : {}),
       ...(this.rejected ? { rejected: this.rejected } : {}),
+      ...(this.needsReconnect ? { needsReconnect: true } : {}),
     };
   }
 }

@@ -144,6 +144,8 @@ export interface SyncedMessage {
   headers: HeadersOfInterest;
   /** Set when the message could not be parsed; the envelope fields are still filled in. */
   parseError?: string;
+  /** The provider's own thread key: Graph's conversationId (Microsoft 365). */
+  conversationId?: string;
 }
 
 export interface FlagChange {
@@ -156,12 +158,17 @@ export interface SyncBatch {
   changed: FlagChange[];
   deleted: string[];
   /** Safe to persist once this batch is stored. */
-  cursor: FolderCursor;
+  cursor: AnyFolderCursor;
   /** The folder's UIDVALIDITY changed: drop every stored row of this folder, then store this batch. */
   reset?: boolean;
 }
 
+/** The cursor of any provider: JSON, opaque to the caller (IMAP: FolderCursor, Graph: GraphFolderCursor). */
+export type AnyFolderCursor = FolderCursor | { v: 1; kind: string; [key: string]: unknown };
+
 export interface SyncOptions {
+  /** Which of these provider ids the store already has (Graph reports known ones as flag changes). */
+  knownIds?: (providerIds: string[]) => Promise<Iterable<string>> | Iterable<string>;
   /** Initial sync: only mail that arrived in the last N days. 0 or absent: everything. */
   initialWindowDays?: number;
   /** Messages per batch (default 500). */
@@ -191,7 +198,7 @@ export interface MailSource {
    * Yields what changed since `cursor` (everything in the window when null), one batch at a time.
    * Always yields at least one batch; the last batch's cursor is the folder's new state.
    */
-  syncFolder(folder: string, cursor: FolderCursor | null, opts?: SyncOptions): AsyncIterable<SyncBatch>;
+  syncFolder(folder: string, cursor: AnyFolderCursor | null, opts?: SyncOptions): AsyncIterable<SyncBatch>;
   downloadAttachment(folder: string, providerId: string, partId: string): Promise<DownloadedAttachment>;
   /** Stores a raw message in a folder, e.g. a sent mail in 'sent'. */
   appendToFolder(target: AppendTarget, raw: Buffer, flags?: string[]): Promise<AppendResult>;

@@ -10,3 +10,8 @@ export type { MakeMessageOptions, TestAttachment } from './message';
 export { deliverViaLmtp } from './lmtp';
 export type { LmtpDeliveryOptions, LmtpRecipientResult } from './lmtp';
 export { freePort } from './ports';
+export * from './fakes/microsoft';
+export { startFakeSes, FAKE_SES_CREDENTIALS, verifySigV4, deriveSigningKey } from './fakes/ses';
+export type { FakeSes, FakeSesOptions, FakeSesMessage, FakeSesRequestLog, FakeSesFailure, SigV4Credential } from './fakes/ses';
+export { startFakeSendGrid, FAKE_SENDGRID_KEYS, validateMailSend } from './fakes/sendgrid';
+export type { FakeSendGrid, FakeSendGridOptions, FakeSendGridRequest, FakeSendGridKey, FakeSendGridLog, FakeSendGridFailure, SendGridError } from './fakes/sendgrid';

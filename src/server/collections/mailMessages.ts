@@ -17,6 +17,7 @@ export default defineCollection({
     { name: 'inReplyTo', type: 'string' },
     { name: 'references', type: 'json', defaultValue: [] },
     { name: 'threadId', type: 'bigInt' },
+    { name: 'conversationId', type: 'string' },
     { name: 'thread', type: 'belongsTo', target: 'mailThreads', foreignKey: 'threadId' },
     { name: 'direction', type: 'string', defaultValue: 'in' },
     { name: 'from', type: 'json' },

@@ -26,6 +26,8 @@ export default defineCollection({
     { name: 'sentAt', type: 'date' },
     { name: 'source', type: 'string', defaultValue: 'api' },
     { name: 'jobId', type: 'bigInt' },
+    // The business record a mail is sent from: { collection, recordId }. Linking uses it.
+    { name: 'link', type: 'json' },
   ],
   indexes: [{ fields: ['state', 'createdAt'] }, { fields: ['messageId'] }],
 });

@@ -84,6 +84,7 @@ export function registerMessageActions(app: Application, mail: MailService) {
           message: message!,
           source: values.source === 'ui' ? 'ui' : 'api',
           createdById: ctx.state.currentUser.id,
+          link: values.record?.collection && values.record?.id ? { collection: values.record.collection, recordId: values.record.id } : undefined,
         });
       } catch (err: any) {
         ctx.throw(400, [err.message, err.hint].filter(Boolean).join(' — '));

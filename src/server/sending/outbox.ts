@@ -5,10 +5,24 @@ import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { assignThreads, refreshThreadStats } from '../sync/threading';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
+import type { MailEvents } from '../mailEvents';
+
+export interface RecordRef {
+  collection: string;
+  recordId: string | number;
+}
+
+/** Changes a mail before it is queued, e.g. adds the record's token to the subject (see linking/). */
+export type OutgoingDecorator = (input: {
+  accountId: string;
+  message: StoredOutgoingMessage;
+  link?: RecordRef;
+}) => Promise<StoredOutgoingMessage> | StoredOutgoingMessage;
 
 export interface EnqueueInput {
   accountId: string;
   message: StoredOutgoingMessage;
+  link?: RecordRef;
   source?: 'ui' | 'api' | 'workflow';
   createdById?: number | string;
   jobId?: string | number;
@@ -28,9 +42,15 @@ const TERMINAL = new Set(['sent', 'failed']);
 // own: it becomes failed/INTERRUPTED for a person to check and retry.
 export class Outbox {
   private listeners = new Set<Listener>();
+  private decorators: OutgoingDecorator[] = [];
   private draining?: Promise<void>;
 
-  constructor(private app: Application, private engine: AccountEngine, private options: OutboxOptions) {}
+  constructor(
+    private app: Application,
+    private engine: AccountEngine,
+    private events: MailEvents,
+    private options: OutboxOptions,
+  ) {}
 
   private get model() {
     return this.app.db.getModel('mailOutbox');
@@ -41,8 +61,15 @@ export class Outbox {
     return () => this.listeners.delete(listener);
   }
 
+  decorate(decorator: OutgoingDecorator) {
+    this.decorators.push(decorator);
+  }
+
   async enqueue(input: EnqueueInput) {
-    const message = { ...input.message };
+    let message = { ...input.message };
+    for (const decorate of this.decorators) {
+      message = await decorate({ accountId: input.accountId, message, link: input.link });
+    }
     assertSafeHeaders(toOutgoing(message));
     message.messageId = ensureMessageId(toOutgoing(message));
     return this.model.create({
@@ -53,6 +80,7 @@ export class Outbox {
       source: input.source ?? 'api',
       createdById: input.createdById ?? null,
       jobId: input.jobId ?? null,
+      link: input.link ?? null,
       nextAttemptAt: new Date(),
     });
   }
@@ -161,9 +189,9 @@ export class Outbox {
       subject: stored.subject,
       date: new Date(),
     } as SyncedMessage;
-    await this.app.db.sequelize.transaction(async (transaction: any) => {
+    const row = await this.app.db.sequelize.transaction(async (transaction: any) => {
       const threadId = (await assignThreads(this.app.db, accountId, [synced], transaction)).get(synced)!;
-      await this.app.db.getModel('mailMessages').create(
+      const created = await this.app.db.getModel('mailMessages').create(
         {
           accountId,
           folder: sentFolder,
@@ -191,6 +219,15 @@ export class Outbox {
         { transaction },
       );
       await refreshThreadStats(this.app.db, [threadId], transaction);
+      return created;
+    });
+    await this.events.messagesStored({
+      accountId,
+      folder: sentFolder,
+      messageIds: [String(row.get('id'))],
+      direction: 'out',
+      initial: false,
+      outboxEntry: entry,
     });
     if (canReceive(account.get('provider')) && account.get('settings')?.appendSent !== false) {
       await this.appendToSent(account, { ...stored, messageId });

@@ -3,8 +3,9 @@ import type { FolderInfo, MailSource } from '@mailbridge/mail-core';
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { SyncLease } from './syncLease';
-import { storeBatch } from './messageStore';
+import { knownProviderIds, storeBatch } from './messageStore';
 import { Watchdog } from './watchdog';
+import type { MailEvents } from '../mailEvents';
 
 export interface FolderOutcome {
   folder: string;
@@ -38,7 +39,12 @@ export function foldersToSync(all: FolderInfo[], configured?: string[]): FolderI
 export class SyncService {
   readonly lease: SyncLease;
 
-  constructor(private app: Application, private engine: AccountEngine, private options: SyncServiceOptions) {
+  constructor(
+    private app: Application,
+    private engine: AccountEngine,
+    private events: MailEvents,
+    private options: SyncServiceOptions,
+  ) {
     this.lease = new SyncLease(app.db, options.leaseTtlMs);
   }
 
@@ -99,13 +105,24 @@ export class SyncService {
     const state = await State.findOne({ where: { accountId, folder: folder.path } });
     const outcome: FolderOutcome = { folder: folder.path, added: 0, changed: 0, deleted: 0 };
     const sync = account.get('settings')?.sync ?? {};
-    const batches = source.syncFolder(folder.path, state?.get('cursor') ?? null, {
+    const cursor = state?.get('cursor') ?? null;
+    const batches = source.syncFolder(folder.path, cursor, {
       initialWindowDays: sync.initialWindowDays,
       batchSize: sync.batchSize,
       signal: watchdog.signal,
+      knownIds: (ids) => knownProviderIds(this.app.db, accountId, folder.path, ids),
     });
+    let initial = !cursor;
     for await (const batch of watchdog.iterate(batches)) {
+      initial ||= Boolean(batch.reset);
       const stored = await storeBatch(this.app.db, accountId, folder.path, batch);
+      await this.events.messagesStored({
+        accountId,
+        folder: folder.path,
+        messageIds: stored.addedIds,
+        direction: folder.specialUse === 'sent' ? 'out' : 'in',
+        initial,
+      });
       outcome.added += stored.added;
       outcome.changed += stored.changed;
       outcome.deleted += stored.deleted;

@@ -6,6 +6,8 @@ export interface StoreResult {
   added: number;
   changed: number;
   deleted: number;
+  /** Database ids of the rows this batch added, for linking and triggers. */
+  addedIds: string[];
 }
 
 function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: string) {
@@ -17,6 +19,7 @@ function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: st
     inReplyTo: m.inReplyTo ?? null,
     references: m.references ?? [],
     threadId,
+    conversationId: m.conversationId ?? null,
     direction: 'in',
     from: m.from ?? null,
     fromAddress: m.from?.address?.toLowerCase() ?? null,
@@ -66,10 +69,11 @@ export async function storeBatch(db: any, accountId: string, folder: string, bat
       toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!)),
       { transaction },
     );
-    await storeAttachmentMeta(db, accountId, folder, toInsert, transaction);
+    const idOf = await rowIdsOf(db, accountId, folder, toInsert, transaction);
+    await storeAttachmentMeta(db, toInsert, idOf, transaction);
     await refreshThreadStats(db, [...threadOf.values()], transaction);
     await saveCursor(db, accountId, folder, batch, transaction);
-    return { added: toInsert.length, changed, deleted };
+    return { added: toInsert.length, changed, deleted, addedIds: [...idOf.values()] };
   });
 }
 
@@ -122,20 +126,24 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
   return adopted;
 }
 
-// bulkCreate does not return generated ids on every dialect, so the rows are looked up by provider id.
-async function storeAttachmentMeta(db: any, accountId: string, folder: string, messages: SyncedMessage[], transaction: any) {
-  const withAttachments = messages.filter((m) => m.attachments.length);
-  if (!withAttachments.length) return;
+// bulkCreate does not return generated ids on every dialect, so the new rows are looked up by provider id.
+async function rowIdsOf(db: any, accountId: string, folder: string, messages: SyncedMessage[], transaction: any) {
   const idOf = new Map<string, string>();
-  for (const ids of chunks(withAttachments.map((m) => m.providerId), 500)) {
+  for (const ids of chunks(messages.map((m) => m.providerId), 500)) {
     const rows = await db.getModel('mailMessages').findAll({
       attributes: ['id', 'providerId'],
       where: { accountId, folder, providerId: { [Op.in]: ids } },
       transaction,
       raw: true,
     });
-    rows.forEach((r: any) => idOf.set(r.providerId, r.id));
+    rows.forEach((r: any) => idOf.set(r.providerId, String(r.id)));
   }
+  return idOf;
+}
+
+async function storeAttachmentMeta(db: any, messages: SyncedMessage[], idOf: Map<string, string>, transaction: any) {
+  const withAttachments = messages.filter((m) => m.attachments.length);
+  if (!withAttachments.length) return;
   const rows = withAttachments.flatMap((m) =>
     m.attachments.map((a) => ({
       mailMessageId: idOf.get(m.providerId),
@@ -156,4 +164,18 @@ async function saveCursor(db: any, accountId: string, folder: string, batch: Syn
   const values = { cursor: batch.cursor, lastSyncAt: new Date() };
   if (existing) await existing.update(values, { transaction });
   else await State.create({ accountId, folder, ...values }, { transaction });
+}
+
+/** Which of these provider ids are stored already (Graph reports changes of known mail as new items). */
+export async function knownProviderIds(db: any, accountId: string, folder: string, providerIds: string[]) {
+  const known = new Set<string>();
+  for (const ids of chunks(providerIds, 500)) {
+    const rows = await db.getModel('mailMessages').findAll({
+      attributes: ['providerId'],
+      where: { accountId, folder, providerId: { [Op.in]: ids } },
+      raw: true,
+    });
+    rows.forEach((r: any) => known.add(r.providerId));
+  }
+  return known;
 }

@@ -1,3 +1,6 @@
+import type { GraphRuntime, Ms365AppConfig, Ms365DelegatedConfig } from './graph/graphConfig';
+import type { SesAccountConfig } from './ses/sesConfig';
+import type { SendGridAccountConfig } from './sendgrid/sendgridConfig';
 import { MailError } from '../errors';
 
 export type Security = 'ssl' | 'starttls' | 'none';
@@ -48,10 +51,16 @@ export interface SmtpOnlyAccountConfig {
 }
 
 /** A mail account as plain JSON: what the settings page stores (secrets encrypted at rest). */
-export type AccountConfig = SmtpImapAccountConfig | SmtpOnlyAccountConfig;
+export type AccountConfig =
+  | SmtpImapAccountConfig
+  | SmtpOnlyAccountConfig
+  | Ms365AppConfig
+  | Ms365DelegatedConfig
+  | SesAccountConfig
+  | SendGridAccountConfig;
 
 /** What cannot live in JSON: hooks supplied at runtime. */
-export interface RuntimeOptions {
+export interface RuntimeOptions extends GraphRuntime {
   /** Returns a fresh OAuth access token; used on every (re)connect instead of `auth.accessToken`. */
   accessTokenProvider?: () => Promise<string>;
   /** Called with every IMAP command line sent (credentials masked): diagnostics, tests, benchmarks. */

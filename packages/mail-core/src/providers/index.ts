@@ -1,7 +1,4 @@
-/**
- * The provider registry: the only place that knows which module serves which account kind.
- * Later providers ('ms365-app', 'ms365-delegated', 'ses', 'sendgrid') register here.
- */
+/** The provider registry: the only place that knows which module serves which account kind. */
 import { MailError, toMailError } from '../errors';
 import type { FolderInfo, MailSource, MailTransport } from '../types';
 import { assertAuth, assertEndpoint, secretsOf, type AccountConfig, type RuntimeOptions } from './accountConfig';
@@ -9,6 +6,9 @@ import { ImapSource } from './imap/imapSource';
 import { openImapConnection } from './imap/imapConnection';
 import { listFolders } from './imap/imapFolders';
 import { SmtpTransport } from './smtp/smtpTransport';
+import { createGraphSource, createGraphTransport, testGraphConnection } from './graph';
+import { createSesTransport, testSesConnection, type SesAccountStatus } from './ses';
+import { createSendGridTransport, testSendGridConnection } from './sendgrid';
 
 export type ProviderKind = AccountConfig['provider'];
 
@@ -20,6 +20,10 @@ export interface ProviderCapabilities {
 const CAPABILITIES: Record<ProviderKind, ProviderCapabilities> = {
   'smtp-imap': { send: true, receive: true },
   smtp: { send: true, receive: false },
+  'ms365-app': { send: true, receive: true },
+  'ms365-delegated': { send: true, receive: true },
+  ses: { send: true, receive: false },
+  sendgrid: { send: true, receive: false },
 };
 
 export function providerCapabilities(kind: ProviderKind): ProviderCapabilities {
@@ -42,6 +46,13 @@ export function createTransport(config: AccountConfig, runtime: RuntimeOptions =
       assertEndpoint('SMTP', config.smtp);
       assertAuth(config.auth);
       return new SmtpTransport({ address: config.address, smtp: config.smtp, auth: config.auth }, runtime);
+    case 'ms365-app':
+    case 'ms365-delegated':
+      return createGraphTransport(config, runtime);
+    case 'ses':
+      return createSesTransport(config);
+    case 'sendgrid':
+      return createSendGridTransport(config);
     default:
       throw unknownProvider((config as { provider?: unknown }).provider);
   }
@@ -54,10 +65,15 @@ export function createSource(config: AccountConfig, runtime: RuntimeOptions = {}
       assertEndpoint('IMAP', config.imap);
       assertAuth(config.auth);
       return new ImapSource({ address: config.address, imap: config.imap, auth: config.auth }, runtime);
+    case 'ms365-app':
+    case 'ms365-delegated':
+      return createGraphSource(config, runtime);
     case 'smtp':
-      throw new MailError('PROVIDER_ERROR', 'SMTP-only accounts do not receive mail.', {
+    case 'ses':
+    case 'sendgrid':
+      throw new MailError('PROVIDER_ERROR', 'This account type only sends mail.', {
         retryable: false,
-        hint: 'Use an SMTP/IMAP account to receive mail.',
+        hint: 'Use an SMTP/IMAP or Microsoft 365 account to receive mail.',
       });
     default:
       throw unknownProvider((config as { provider?: unknown }).provider);
@@ -65,11 +81,14 @@ export function createSource(config: AccountConfig, runtime: RuntimeOptions = {}
 }
 
 export interface ConnectionStep {
-  name: 'smtp' | 'imap';
+  name: 'smtp' | 'imap' | 'ses' | 'sendgrid' | 'config' | 'token' | 'mailbox' | 'permissions' | 'folders';
   ok: boolean;
   ms: number;
   folders?: FolderInfo[];
-  error?: { code: string; message: string; hint: string };
+  account?: SesAccountStatus;
+  scopes?: string[];
+  detail?: Record<string, unknown>;
+  error?: { code: string; message: string; hint: string; needsReconnect?: boolean };
 }
 
 export interface ConnectionTestResult {
@@ -90,6 +109,11 @@ async function timed(name: ConnectionStep['name'], work: () => Promise<Partial<C
 
 /** "Test connection": logs in to every server of the account, lists IMAP folders. Never throws. */
 export async function testConnection(config: AccountConfig, runtime: RuntimeOptions = {}): Promise<ConnectionTestResult> {
+  if (config.provider === 'ms365-app' || config.provider === 'ms365-delegated') {
+    return testGraphConnection(config, runtime) as Promise<ConnectionTestResult>;
+  }
+  if (config.provider === 'ses') return testSesConnection(config) as Promise<ConnectionTestResult>;
+  if (config.provider === 'sendgrid') return testSendGridConnection(config) as Promise<ConnectionTestResult>;
   const steps: Array<Promise<ConnectionStep>> = [
     timed('smtp', async () => {
       const transport = createTransport(config, runtime);
