@@ -1,7 +1,7 @@
 import fs from 'fs';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
-import { startHostApp, HostApp } from '../support/hostApp';
+import { startHostApp, signIn, HostApp } from '../support/hostApp';
 import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
@@ -132,5 +132,28 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     for (const name of ['10-add-account-provider', '11-add-account-form', '12-test-connection', '13-accounts-ok']) {
       expect(fs.statSync(`${__dirname}/../../storage/screenshots/${name}.png`).size).toBeGreaterThan(10000);
     }
+  });
+
+  it('speaks German once the admin switches the language', async () => {
+    const token = await signIn(app.url);
+    const res = await fetch(`${app.url}/api/systemSettings:update?filterByTk=1`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ enabledLanguages: ['en-US', 'de-DE', 'zh-CN'] }),
+    });
+    expect(res.status).toBe(200);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await signInThroughForm(page, app.url);
+    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    await page.goto(`${app.url}/admin/settings/mail`);
+    await page.getByText('E-Mail-Konten').waitFor({ timeout: 60000 });
+    const row = page.locator('.ant-table-row', { hasText: alice.user });
+    await row.getByText('Synchronisieren').waitFor();
+    await page.getByRole('button', { name: 'Konto hinzufügen' }).click();
+    await page.getByText('Über welchen Dienst läuft dieses Postfach?').waitFor();
+    await page.getByTestId('provider-card-smtp-imap').getByText('Empfängt').waitFor();
+    const text = await page.innerText('body');
+    expect(text).not.toMatch(/\b(provider|status|folder)\.[a-z-]+/);
   });
 });

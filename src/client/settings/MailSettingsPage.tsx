@@ -33,14 +33,10 @@ function MailSettingsContent() {
   const [oauthError, setOauthError] = useState(oauth.oauthError);
   const announced = useRef(false);
 
-  const actions = useAccountActions({
-    refresh,
-    setPendingSyncs,
-    onEdit: (account) => setDrawer((d) => ({ open: true, account, key: d.key + 1 })),
-    onTest: setTesting,
-  });
-
   const openAdd = useCallback(() => setDrawer((d) => ({ open: true, account: null, key: d.key + 1 })), []);
+  const openEdit = useCallback((account: MailAccount) => setDrawer((d) => ({ open: true, account, key: d.key + 1 })), []);
+  const closeDrawer = useCallback(() => setDrawer((d) => ({ ...d, open: false })), []);
+  const actions = useAccountActions({ refresh, setPendingSyncs, onEdit: openEdit, onTest: setTesting });
 
   useEffect(() => {
     if (!oauth.connected || !loaded || announced.current) return;
@@ -85,7 +81,7 @@ function MailSettingsContent() {
         key={drawer.key}
         open={drawer.open}
         account={drawer.account}
-        onClose={() => setDrawer((d) => ({ ...d, open: false }))}
+        onClose={closeDrawer}
         onSaved={() => refresh({ silent: true })}
       />
       <TestAccountModal account={testing} onClose={() => setTesting(null)} />

@@ -94,7 +94,7 @@ export function registerAccountActions(app: Application, mail: MailService) {
       const account = { ...(model?.toJSON() ?? {}), ...pickWritable(values ?? {}) } as StoredAccount;
       const secrets = mergeSecrets(stored, values?.secrets ?? {});
       try {
-        ctx.body = await mail.engine.testConfig(account, secrets);
+        ctx.body = await mail.engine.testConfig(model ? String(model.get('id')) : undefined, account, secrets);
       } catch (err: any) {
         ctx.body = { ok: false, steps: [], error: { code: err.code ?? 'PROVIDER_ERROR', message: err.message, hint: err.hint } };
       }

@@ -1,46 +1,79 @@
 import type { Application } from '@nocobase/server';
-import { createSource, createTransport, testConnection, MailSource, MailTransport } from '@mailbridge/mail-core';
+import {
+  createGraphAuth,
+  createSource,
+  createTransport,
+  testConnection,
+  AccountConfig,
+  MailSource,
+  MailTransport,
+  RuntimeOptions,
+} from '@mailbridge/mail-core';
 import { AccountSecrets, decryptSecrets } from './accountSecrets';
-import { StoredAccount, toEngineConfig } from './engineConfig';
+import { EngineContext, StoredAccount, toEngineConfig } from './engineConfig';
+import { accountTokenCache } from '../oauth/tokenCacheStore';
 
-// The engine objects of an account. Transports are pooled, so one is kept per account and replaced when the
-// account changes; sources are opened per sync and closed after it.
+interface CachedEngine {
+  version: string;
+  runtime: RuntimeOptions;
+  transport?: MailTransport;
+}
+
+// The engine objects of an account. Per account and configuration version it keeps one runtime (for a delegated
+// Microsoft account: one token provider over the encrypted token cache, shared by transport and sources so two
+// refreshes never race over one rotating refresh token) and one pooled transport. Sources are opened per sync.
 export class AccountEngine {
-  private transports = new Map<string, { version: string; transport: MailTransport }>();
+  private cache = new Map<string, CachedEngine>();
 
   constructor(private app: Application) {}
 
-  async config(model: any) {
-    return toEngineConfig(model.toJSON() as StoredAccount, await decryptSecrets(this.app, model.get('secrets')));
+  async config(model: any, context: EngineContext = {}): Promise<AccountConfig> {
+    return toEngineConfig(model.toJSON() as StoredAccount, await decryptSecrets(this.app, model.get('secrets')), context);
+  }
+
+  private async entry(model: any): Promise<{ config: AccountConfig; cached: CachedEngine }> {
+    const id = String(model.get('id'));
+    const version = String(new Date(model.get('updatedAt')).getTime());
+    const config = await this.config(model);
+    let cached = this.cache.get(id);
+    if (!cached || cached.version !== version) {
+      await this.forget(id);
+      cached = { version, runtime: this.runtimeFor(id, config) };
+      this.cache.set(id, cached);
+    }
+    return { config, cached };
+  }
+
+  runtimeFor(accountId: string, config: AccountConfig): RuntimeOptions {
+    if (config.provider !== 'ms365-delegated') return {};
+    const tokenCache = accountTokenCache(this.app, accountId);
+    return { tokenCache, tokenProvider: createGraphAuth(config, { tokenCache }) };
   }
 
   async transport(model: any): Promise<MailTransport> {
-    const id = String(model.get('id'));
-    const version = String(new Date(model.get('updatedAt')).getTime());
-    const cached = this.transports.get(id);
-    if (cached && cached.version === version) return cached.transport;
-    if (cached) await cached.transport.close().catch(() => undefined);
-    const transport = createTransport(await this.config(model));
-    this.transports.set(id, { version, transport });
-    return transport;
+    const { config, cached } = await this.entry(model);
+    cached.transport ??= createTransport(config, cached.runtime);
+    return cached.transport;
   }
 
   async source(model: any): Promise<MailSource> {
-    return createSource(await this.config(model));
+    const { config, cached } = await this.entry(model);
+    return createSource(config, cached.runtime);
   }
 
   /** Tests a stored account, or unsaved form values with the stored secrets filled in. */
-  testConfig(account: StoredAccount, secrets: AccountSecrets) {
-    return testConnection(toEngineConfig(account, secrets));
+  testConfig(accountId: string | undefined, account: StoredAccount, secrets: AccountSecrets) {
+    const config = toEngineConfig(account, secrets);
+    return testConnection(config, accountId ? this.runtimeFor(accountId, config) : {});
   }
 
   async forget(accountId: string) {
-    const cached = this.transports.get(accountId);
-    this.transports.delete(accountId);
-    await cached?.transport.close().catch(() => undefined);
+    const cached = this.cache.get(accountId);
+    this.cache.delete(accountId);
+    await cached?.transport?.close().catch(() => undefined);
   }
 
   async closeAll() {
-    await Promise.all([...this.transports.keys()].map((id) => this.forget(id)));
+    await Promise.all([...this.cache.keys()].map((id) => this.forget(id)));
   }
 }

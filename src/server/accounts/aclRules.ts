@@ -9,7 +9,9 @@ const USER_ACTIONS: Record<string, string[]> = {
 export const MAIL_SETTINGS_SNIPPET = 'pm.mail';
 
 export function registerAclRules(app: Application) {
-  app.acl.registerSnippet({ name: MAIL_SETTINGS_SNIPPET, actions: ['mailAccounts:*'] });
+  app.acl.registerSnippet({ name: MAIL_SETTINGS_SNIPPET, actions: ['mailAccounts:*', 'mailOAuth:authorize', 'mailOAuth:adminConsent', 'mailOAuth:connectWithPassword'] });
+  // Entra ID redirects the browser here; the single-use state, not the session, proves who started it.
+  app.acl.allow('mailOAuth', 'callback', 'public');
   for (const [resource, actions] of Object.entries(USER_ACTIONS)) app.acl.allow(resource, actions, 'loggedIn');
   // A role's data strategy (e.g. "view own records") would otherwise add its filter to these actions; mail is
   // scoped by account assignment, not by who created a row, so the strategy's params are dropped for them.

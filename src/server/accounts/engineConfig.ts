@@ -1,5 +1,6 @@
 import type { AccountConfig } from '@mailbridge/mail-core';
 import type { AccountSecrets } from './accountSecrets';
+import { requestedScopes } from './scopes';
 
 export interface StoredAccount {
   provider: string;
@@ -8,30 +9,69 @@ export interface StoredAccount {
 }
 
 export const PROVIDERS = ['ms365-app', 'ms365-delegated', 'smtp-imap', 'smtp', 'ses', 'sendgrid'] as const;
-
-// Maps a stored account (settings JSON + decrypted secrets) to the engine's plain account config.
-export function toEngineConfig(account: StoredAccount, secrets: AccountSecrets): AccountConfig {
-  const { provider, address } = account;
-  const settings = account.settings ?? {};
-  const auth =
-    settings.authMethod === 'xoauth2'
-      ? { method: 'xoauth2' as const, accessToken: secrets.accessToken ?? '' }
-      : { method: 'password' as const, password: secrets.password ?? '' };
-  if (provider === 'smtp-imap') return { provider, address, smtp: settings.smtp, imap: settings.imap, auth };
-  if (provider === 'smtp') return { provider, address, smtp: settings.smtp, auth };
-  throw new Error(`The provider "${provider}" is not available yet.`);
-}
+const RECEIVING = new Set(['smtp-imap', 'ms365-app', 'ms365-delegated']);
 
 export function canReceive(provider: string): boolean {
-  return provider === 'smtp-imap';
+  return RECEIVING.has(provider);
 }
 
-export function plainAccount(model: any): StoredAccount & { id: string; secrets?: string } {
-  return {
-    id: String(model.get('id')),
-    provider: model.get('provider'),
-    address: model.get('address'),
-    settings: model.get('settings') ?? {},
-    secrets: model.get('secrets'),
-  };
+export interface EngineContext {
+  /** The OAuth callback URL of this server, for delegated Microsoft accounts. */
+  redirectUri?: string;
+}
+
+// Maps a stored account (settings JSON + decrypted secrets) to the engine's plain account config.
+export function toEngineConfig(account: StoredAccount, secrets: AccountSecrets, context: EngineContext = {}): AccountConfig {
+  const { provider, address } = account;
+  const s = account.settings ?? {};
+  switch (provider) {
+    case 'smtp-imap':
+    case 'smtp': {
+      const auth =
+        s.authMethod === 'xoauth2'
+          ? { method: 'xoauth2' as const, accessToken: secrets.accessToken ?? '' }
+          : { method: 'password' as const, password: secrets.password ?? '' };
+      return provider === 'smtp-imap'
+        ? { provider, address, smtp: s.smtp, imap: s.imap, auth }
+        : { provider, address, smtp: s.smtp, auth };
+    }
+    case 'ms365-app':
+      return {
+        provider,
+        address,
+        mailbox: s.mailbox || address,
+        tenantId: s.tenantId,
+        clientId: s.clientId,
+        auth: { method: 'client-secret', clientSecret: secrets.clientSecret ?? '' },
+        sharedMailboxes: s.sharedMailboxes,
+        endpoints: s.endpoints,
+      };
+    case 'ms365-delegated':
+      return {
+        provider,
+        address,
+        tenantId: s.tenantId,
+        clientId: s.clientId,
+        clientSecret: secrets.clientSecret || undefined,
+        redirectUri: s.redirectUri || context.redirectUri || '',
+        scopes: requestedScopes(provider, s).filter((x) => x !== 'offline_access'),
+        homeAccountId: s.homeAccountId,
+        sharedMailboxes: s.sharedMailboxes,
+        endpoints: s.endpoints,
+      };
+    case 'ses':
+      return {
+        provider,
+        address,
+        region: s.region,
+        accessKeyId: s.accessKeyId,
+        secretAccessKey: secrets.secretAccessKey ?? '',
+        configurationSetName: s.configurationSetName || undefined,
+        endpoint: s.endpoint || undefined,
+      };
+    case 'sendgrid':
+      return { provider, address, apiKey: secrets.apiKey ?? '', baseUrl: s.baseUrl || undefined, categories: s.categories };
+    default:
+      throw new Error(`Unknown provider "${provider}".`);
+  }
 }

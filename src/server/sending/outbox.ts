@@ -154,6 +154,12 @@ export class Outbox {
   }
 
   private async recordFailure(entry: any, err: any) {
+    if (err.needsReconnect) {
+      await this.app.db.getModel('mailAccounts').update(
+        { status: 'needs-reconnect', lastError: [err.message, err.hint].filter(Boolean).join(' — ') },
+        { where: { id: entry.get('accountId') }, hooks: false, silent: true },
+      );
+    }
     const retryable = err.retryable === true && entry.get('attempts') < this.options.maxAttempts;
     const delayMs = err.retryAfterMs ?? Math.min(60_000 * 2 ** (entry.get('attempts') - 1), 3_600_000);
     await entry.update({

@@ -85,7 +85,7 @@ export class SyncService {
     } catch (err: any) {
       const error = { code: err.code ?? 'PROVIDER_ERROR', message: err.message ?? String(err), hint: err.hint };
       await this.mark(accountId, {
-        status: 'error',
+        status: err.needsReconnect ? 'needs-reconnect' : 'error',
         lastSyncAt: new Date(),
         lastError: [error.message, error.hint].filter(Boolean).join(' — '),
         consecutiveFailures: (account.get('consecutiveFailures') ?? 0) + 1,
