@@ -9,10 +9,11 @@ jest.setTimeout(300000);
 
 const alice = { user: 'alice@example.test', password: 'alice-ui-pw-51c0' };
 
-// antd renders a Select's options in a popup; pick one by its label.
+// antd renders a Select's options in a popup (their ids start with the select's id); pick one by its label.
 async function choose(page: Page, selectId: string, label: string) {
   await page.locator(`#${selectId}`).click({ force: true });
-  await page.locator(`.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option[title="${label}"]`).click();
+  await page.locator(`.ant-select-item-option[id^="${selectId}_list_"][title="${label}"]`).click();
+  await expect(page.locator(`#${selectId}`).getAttribute('aria-expanded')).resolves.toBe('false');
 }
 
 // Drawers and modals slide in; wait until the element stops moving before a screenshot.
@@ -147,7 +148,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     await signInThroughForm(page, app.url);
     await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
     await page.goto(`${app.url}/admin/settings/mail`);
-    await page.getByText('E-Mail-Konten').waitFor({ timeout: 60000 });
+    await page.getByRole('heading', { name: 'E-Mail-Konten' }).waitFor({ timeout: 60000 });
     const row = page.locator('.ant-table-row', { hasText: alice.user });
     await row.getByText('Synchronisieren').waitFor();
     await page.getByRole('button', { name: 'Konto hinzufügen' }).click();

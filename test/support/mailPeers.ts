@@ -11,7 +11,7 @@ export interface MailPeers {
 export async function startMailPeers(users: MailUser[]): Promise<MailPeers> {
   const dovecot = await startDovecot({ users });
   const sink = await startSmtpSink({ dovecot, users });
-  return {
+  const peers: MailPeers = {
     dovecot,
     sink,
     accountValues(user, extra = {}) {
@@ -29,8 +29,9 @@ export async function startMailPeers(users: MailUser[]): Promise<MailPeers> {
       };
     },
     async stop() {
-      await sink.close();
+      await peers.sink.close();
       await dovecot.destroy();
     },
   };
+  return peers;
 }

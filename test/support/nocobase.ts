@@ -122,6 +122,7 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
       return res.body.data.token;
     },
     async destroy() {
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await app.destroy();
       fs.rmSync(storage, { recursive: true, force: true });
