@@ -67,4 +67,20 @@ function startServer(env, { quiet = false } = {}) {
   return spawn(process.execPath, [APP_ENTRY, 'start', '--quickstart'], { cwd: root, env, stdio: ['ignore', logFile, logFile] });
 }
 
-module.exports = { prepareApp, startServer, runCommand, hostEnv, PLUGIN };
+/** Resolves when the app answers /api/app:getInfo; rejects if the server exits first or time runs out. */
+async function waitForApp(url, server, timeoutMs = 180000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`the app exited with code ${server.exitCode}`);
+    try {
+      const res = await fetch(`${url}/api/app:getInfo`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the app did not answer at ${url} within ${timeoutMs / 1000} s`);
+}
+
+module.exports = { prepareApp, startServer, waitForApp, runCommand, hostEnv, PLUGIN };

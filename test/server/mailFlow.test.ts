@@ -90,6 +90,18 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(afterSync[0].get('providerId')).not.toMatch(/^outbox:/);
   });
 
+  it('stores a mail to oneself once as sent (Sent folder) and once as received (INBOX), in one thread', async () => {
+    const res = await t.agent(admin).post('mailMessages:send', { accountId, to: [alice.user], subject: 'Notiz an mich', text: 'x' });
+    const messageId = res.body.data.messageId;
+    await syncNow();
+    const rows = await messages().findAll({ where: { messageId }, order: [['direction', 'ASC']] });
+    expect(rows.map((r: any) => [r.get('direction'), r.get('folder')])).toEqual([
+      ['in', 'INBOX'],
+      ['out', 'Sent'],
+    ]);
+    expect(String(rows[0].get('threadId'))).toBe(String(rows[1].get('threadId')));
+  });
+
   it('refuses CR/LF in a header field and sends nothing', async () => {
     const before = peers.sink.received.length;
     const res = await t.agent(admin).post('mailMessages:send', {

@@ -28,21 +28,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForApp(url: string, server: ChildProcess, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`host app exited with code ${server.exitCode}`);
-    try {
-      const res = await fetch(`${url}/api/app:getInfo`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`host app did not answer at ${url} within ${timeoutMs} ms`);
-}
-
 export async function startHostApp(): Promise<HostApp> {
   const root = path.resolve(__dirname, '..', '..');
   linkPlugin(root);
@@ -52,7 +37,7 @@ export async function startHostApp(): Promise<HostApp> {
   await host.prepareApp(env, () => undefined);
   const server: ChildProcess = host.startServer({ ...env }, { quiet: true });
   const url = `http://127.0.0.1:${port}`;
-  await waitForApp(url, server, 120000);
+  await host.waitForApp(url, server, 120000);
   return {
     url,
     storage,

@@ -112,17 +112,12 @@ export class SyncService {
       signal: watchdog.signal,
       knownIds: (ids) => knownProviderIds(this.app.db, accountId, folder.path, ids),
     });
+    const direction = folder.specialUse === 'sent' ? 'out' : 'in';
     let initial = !cursor;
     for await (const batch of watchdog.iterate(batches)) {
       initial ||= Boolean(batch.reset);
-      const stored = await storeBatch(this.app.db, accountId, folder.path, batch);
-      await this.events.messagesStored({
-        accountId,
-        folder: folder.path,
-        messageIds: stored.addedIds,
-        direction: folder.specialUse === 'sent' ? 'out' : 'in',
-        initial,
-      });
+      const stored = await storeBatch(this.app.db, accountId, folder.path, batch, direction);
+      await this.events.messagesStored({ accountId, folder: folder.path, messageIds: stored.addedIds, direction, initial });
       outcome.added += stored.added;
       outcome.changed += stored.changed;
       outcome.deleted += stored.deleted;

@@ -10,7 +10,9 @@ export interface StoreResult {
   addedIds: string[];
 }
 
-function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: string) {
+export type Direction = 'in' | 'out';
+
+function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: string, direction: Direction) {
   return {
     accountId,
     folder,
@@ -20,7 +22,7 @@ function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: st
     references: m.references ?? [],
     threadId,
     conversationId: m.conversationId ?? null,
-    direction: 'in',
+    direction,
     from: m.from ?? null,
     fromAddress: m.from?.address?.toLowerCase() ?? null,
     to: m.to,
@@ -44,7 +46,13 @@ function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: st
 // Stores one sync batch and the folder's new cursor in one transaction: after a crash either both are there
 // or neither, so the next sync resumes exactly where the stored mail ends. Re-stored messages are skipped,
 // which makes a repeated batch harmless.
-export async function storeBatch(db: any, accountId: string, folder: string, batch: SyncBatch): Promise<StoreResult> {
+export async function storeBatch(
+  db: any,
+  accountId: string,
+  folder: string,
+  batch: SyncBatch,
+  direction: Direction = 'in',
+): Promise<StoreResult> {
   const Messages = db.getModel('mailMessages');
   return db.sequelize.transaction(async (transaction: any) => {
     const where = { accountId, folder };
@@ -62,11 +70,12 @@ export async function storeBatch(db: any, accountId: string, folder: string, bat
       changed += n;
     }
     const fresh = await withoutStored(db, accountId, folder, batch.added, transaction);
-    const sentCopies = await adoptOutgoingCopies(db, accountId, folder, fresh, transaction);
+    const sentCopies =
+      direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Set<SyncedMessage>();
     const toInsert = fresh.filter((m) => !sentCopies.has(m));
     const threadOf = await assignThreads(db, accountId, toInsert, transaction);
     await Messages.bulkCreate(
-      toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!)),
+      toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction)),
       { transaction },
     );
     const idOf = await rowIdsOf(db, accountId, folder, toInsert, transaction);
@@ -101,8 +110,9 @@ async function withoutStored(db: any, accountId: string, folder: string, added: 
   return added.filter((m) => !stored.has(m.providerId) && !seen.has(m.providerId) && seen.add(m.providerId));
 }
 
-// A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets the copy in the Sent
-// folder, that row takes the copy's folder and id instead of a second row being added.
+// A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets its copy in the Sent
+// folder, that row takes the copy's folder and id instead of a second row being added. (A copy that arrives in
+// the inbox, e.g. a mail to oneself, is a received mail of its own.)
 async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
   const withIds = fresh.filter((m) => m.messageId);
   const adopted = new Set<SyncedMessage>();
