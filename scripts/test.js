@@ -1,20 +1,49 @@
 #!/usr/bin/env node
-// `npm test`: builds the plugin (the browser test loads the built bundle into the host app), then runs every
-// jest project: the workspace packages against real mail peers, the server half in a booted NocoBase, and the
-// browser tests. Extra arguments go to jest (e.g. `npm test -- --selectProjects server`).
+// `npm test`: builds the plugin (the browser tests load the built bundle into the host app), runs every jest
+// project on SQLite (the workspace packages against real mail peers, the server half in a booted NocoBase, the
+// browser tests), then the server tests once more on a throwaway PostgreSQL when its binaries are installed.
+// Extra arguments go to jest (e.g. `npm test -- --selectProjects server`); MAILBRIDGE_SKIP_PG=1 skips PostgreSQL.
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { startPostgres } = require('./testing/postgres');
 
 const root = path.resolve(__dirname, '..');
-const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: process.env }).status ?? 1;
-
-const started = Date.now();
-const extra = process.argv.slice(2);
-if (!process.env.MAILBRIDGE_SKIP_BUILD) {
-  const buildStatus = run([path.join(__dirname, 'build.js')]);
-  if (buildStatus !== 0) process.exit(buildStatus);
-}
 const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
-const status = run([jest, '--maxWorkers=2', ...extra]);
-console.log(`[test] finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-process.exit(status);
+const run = (args, env = {}) =>
+  spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...env } }).status ?? 1;
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
+
+async function main() {
+  const started = Date.now();
+  const extra = process.argv.slice(2);
+  if (!process.env.MAILBRIDGE_SKIP_BUILD && run([path.join(__dirname, 'build.js')]) !== 0) return 1;
+
+  console.log('\n[test] all suites on SQLite');
+  const sqlite = run([jest, '--maxWorkers=2', ...extra], { DB_DIALECT: 'sqlite' });
+  console.log(`[test] SQLite run: ${sqlite === 0 ? 'passed' : 'FAILED'} after ${seconds(started)}`);
+
+  let postgres = 0;
+  const pg = extra.length || process.env.MAILBRIDGE_SKIP_PG ? null : await startPostgres();
+  if (pg) {
+    const pgStarted = Date.now();
+    console.log('\n[test] server suite on PostgreSQL');
+    try {
+      postgres = run([jest, '--maxWorkers=2', '--selectProjects', 'server'], pg.env);
+    } finally {
+      pg.stop();
+    }
+    console.log(`[test] PostgreSQL run: ${postgres === 0 ? 'passed' : 'FAILED'} in ${seconds(pgStarted)}`);
+  } else if (!extra.length && !process.env.MAILBRIDGE_SKIP_PG) {
+    console.log('[test] PostgreSQL not installed: server suite ran on SQLite only (apt-get install postgresql)');
+  }
+  console.log(`[test] finished in ${seconds(started)}`);
+  return sqlite || postgres;
+}
+
+main().then(
+  (status) => process.exit(status),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

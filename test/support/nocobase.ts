@@ -44,9 +44,30 @@ function prepareEnv(storage: string) {
   process.env.DB_DIALECT = process.env.DB_DIALECT || 'sqlite';
 }
 
+// On PostgreSQL every test app gets a database of its own (test files run in parallel), dropped afterwards.
+async function withPostgresDatabase(name: string, sql: string) {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { Client } = require('pg');
+  const client = new Client({
+    host: process.env.DB_HOST,
+    port: Number(process.env.DB_PORT),
+    user: process.env.DB_USER,
+    password: process.env.DB_PASSWORD,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    await client.query(sql.replace('$db', `"${name}"`));
+  } finally {
+    await client.end();
+  }
+}
+
 export async function createTestApp(options: { plugins?: any[] } = {}): Promise<TestApp> {
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbridge-server-'));
   prepareEnv(storage);
+  const pgDatabase = `mailbridge_test_${process.pid}_${Date.now()}`;
+  if (process.env.DB_DIALECT === 'postgres') await withPostgresDatabase(pgDatabase, 'CREATE DATABASE $db');
   // Loaded after the environment is set: NocoBase reads it at import time.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { Application } = require('@nocobase/server');
@@ -61,7 +82,7 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
           port: Number(process.env.DB_PORT),
           username: process.env.DB_USER,
           password: process.env.DB_PASSWORD,
-          database: process.env.DB_DATABASE,
+          database: pgDatabase,
           logging: false,
         };
   const app = new Application({
@@ -125,6 +146,7 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await app.destroy();
+      if (process.env.DB_DIALECT === 'postgres') await withPostgresDatabase(pgDatabase, 'DROP DATABASE IF EXISTS $db WITH (FORCE)');
       fs.rmSync(storage, { recursive: true, force: true });
     },
   };
