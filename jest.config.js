@@ -15,6 +15,7 @@ const common = {
 };
 module.exports = {
   testTimeout: 120000,
+  globalSetup: '<rootDir>/test/support/globalSetup.js',
   projects: [
     { ...common, displayName: 'packages', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'] },
     { ...common, displayName: 'server', testMatch: ['<rootDir>/test/server/**/*.test.ts'] },

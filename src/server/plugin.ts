@@ -2,7 +2,9 @@ import { Plugin } from '@nocobase/server';
 import { registerAccountActions } from './accounts/accountActions';
 import { registerAclRules } from './accounts/aclRules';
 import { registerMessageActions } from './messages/messageActions';
+import { registerLinking } from './linking';
 import { registerOAuthActions } from './oauth/oauthActions';
+import { registerAttachmentActions } from './attachments/attachmentActions';
 import { MailService } from './mailService';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
@@ -15,7 +17,9 @@ export class PluginMailServer extends Plugin {
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);
+    registerLinking(this.app, this.mail);
     registerOAuthActions(this.app, this.mail);
+    registerAttachmentActions(this.app, this.mail);
     this.registerWorkflowNode();
     const background = process.env.MAILBRIDGE_BACKGROUND !== 'off';
     this.app.on('afterStart', async () => {

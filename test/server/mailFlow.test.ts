@@ -124,6 +124,28 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(String(stored.get('threadId'))).toBe(String(original.get('threadId')));
   });
 
+  it('lists folders with totals and streams an attachment byte-exact', async () => {
+    const content = Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 256));
+    const raw = makeMessage(7001, {
+      subject: 'Mit Anhang',
+      attachments: [{ filename: 'Prüfbericht.bin', content, contentType: 'application/octet-stream' }],
+    });
+    await peers.dovecot.deliver(alice.user, raw);
+    await syncNow();
+    const folders = await t.agent(admin).get('mailMessages:folders', { accountId });
+    expect(folders.body.data[0]).toMatchObject({ folder: 'INBOX', specialUse: 'inbox' });
+    expect(folders.body.data[0].total).toBeGreaterThan(1000);
+    const message = await messages().findOne({ where: { accountId, subject: 'Mit Anhang' } });
+    const got = await t.agent(admin).get('mailMessages:get', { filterByTk: message.get('id') });
+    const attachment = got.body.data.attachments.find((a: any) => a.filename === 'Prüfbericht.bin');
+    const res = await fetch(`${t.url}/api/mailAttachments:download?filterByTk=${attachment.id}`, {
+      headers: { Authorization: `Bearer ${admin}`, 'X-Authenticator': 'basic' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''Pr%C3%BCfbericht.bin");
+    expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
+  });
+
   it('shows a user only the accounts assigned to them', async () => {
     const users = t.db.getRepository('users');
     await users.create({ values: { email: 'member@example.test', password: 'member-pw-1', roles: ['member'] } });
@@ -136,9 +158,15 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect((await agent.get('mailMessages:get', { filterByTk: some.get('id') })).status).toBe(404);
     const send = await agent.post('mailMessages:send', { accountId, to: [bob.user], subject: 'x', text: 'y' });
     expect(send.status).toBe(404);
+    expect((await agent.get('mailAccounts:listUsable')).body.data).toEqual([]);
+    expect((await agent.get('mailMessages:folders', { accountId })).status).toBe(404);
+    const attachment = await t.db.getModel('mailAttachments').findOne();
+    expect((await agent.get('mailAttachments:download', { filterByTk: attachment.get('id') })).status).toBe(404);
+    expect((await agent.get('mailAccounts:list')).status).toBe(403);
 
     const userId = (await users.findOne({ filter: { email: 'member@example.test' } })).get('id');
     await t.agent(admin).post('mailAccounts:update', { userIds: [userId] }, { filterByTk: accountId });
+    expect((await agent.get('mailAccounts:listUsable')).body.data.map((a: any) => a.address)).toEqual([alice.user]);
     const allowed = await agent.get('mailMessages:list', { accountId, pageSize: 5 });
     expect(allowed.body.meta.count).toBeGreaterThan(1000);
     expect(allowed.body.data).toHaveLength(5);

@@ -31,3 +31,31 @@ export async function usableAccountIds(db: any, user: MailUser): Promise<string[
   const accounts = await db.getRepository('mailAccounts').find({ fields: ['id', 'userIds', 'roleNames'] });
   return accounts.filter((a: any) => mayUseAccount(user, a.toJSON())).map((a: any) => String(a.get('id')));
 }
+
+const NS = '@mailbridge/plugin-mail';
+
+/** The signed-in user, or a 401. */
+export async function requireMailUser(ctx: any): Promise<MailUser> {
+  const user = await currentMailUser(ctx);
+  if (!user) ctx.throw(401, ctx.t('Please sign in', { ns: NS }));
+  return user!;
+}
+
+/** The account if the signed-in user may use it; otherwise a 404, as if it did not exist. */
+export async function usableAccountOr404(ctx: any, accountId: unknown) {
+  const user = await requireMailUser(ctx);
+  const account: any = accountId ? await ctx.db.getRepository('mailAccounts').findOne({ filterByTk: accountId }) : null;
+  if (!account || !mayUseAccount(user, account.toJSON())) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
+  return account;
+}
+
+/**
+ * Whether the signed-in role may configure mail accounts: root, or a role with the "pm.mail" settings snippet.
+ * Checked in the handlers too, so a role's generic data strategy ("view all collections") never opens them.
+ */
+export function mayConfigureMail(ctx: any): boolean {
+  const roles: string[] = ctx.state?.currentRoles ?? (ctx.state?.currentRole ? [ctx.state.currentRole] : []);
+  return roles.some(
+    (name) => name === 'root' || Boolean(ctx.app.acl.getRole(name)?.snippetAllowed('mailAccounts:list')),
+  );
+}

@@ -1,7 +1,8 @@
 import type { Application } from '@nocobase/server';
 import { toPublicAccount } from './publicAccount';
 import { decryptSecrets, encryptSecrets, mergeSecrets } from './accountSecrets';
-import { PROVIDERS, StoredAccount } from './engineConfig';
+import { canReceive, PROVIDERS, StoredAccount } from './engineConfig';
+import { mayConfigureMail, requireMailUser, usableAccountIds } from './accountAccess';
 import type { MailService } from '../mailService';
 
 const WRITABLE = ['title', 'provider', 'address', 'aliases', 'enabled', 'settings', 'userIds', 'roleNames'] as const;
@@ -23,6 +24,20 @@ function validateAccount(ctx: any, values: Partial<StoredAccount> & { title?: st
 
 const NS = '@mailbridge/plugin-mail';
 
+type Handler = (ctx: any, next: () => Promise<void>) => Promise<void>;
+
+function adminOnly(handlers: Record<string, Handler>): Record<string, Handler> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [
+      name,
+      async (ctx: any, next: () => Promise<void>) => {
+        if (!mayConfigureMail(ctx)) ctx.throw(403, ctx.t('No permissions', { ns: NS }));
+        await handler(ctx, next);
+      },
+    ]),
+  );
+}
+
 // Collection actions would return the encrypted column and accept anything; these go through the secrets
 // module and answer with the public shape only.
 export function registerAccountActions(app: Application, mail: MailService) {
@@ -34,77 +49,101 @@ export function registerAccountActions(app: Application, mail: MailService) {
   };
 
   app.resourceManager.registerActionHandlers({
-    'mailAccounts:list': async (ctx: any, next: () => Promise<void>) => {
-      const page = Number(ctx.action.params.page ?? 1);
-      const pageSize = Number(ctx.action.params.pageSize ?? 50);
-      const [rows, count] = await repo().findAndCount({ sort: ['title'], limit: pageSize, offset: (page - 1) * pageSize });
-      ctx.body = {
-        rows: await Promise.all(rows.map((r: any) => toPublicAccount(app, r))),
-        count,
-        page,
-        pageSize,
-        totalPage: Math.ceil(count / pageSize),
-      };
-      await next();
-    },
-
-    'mailAccounts:get': async (ctx: any, next: () => Promise<void>) => {
-      ctx.body = await toPublicAccount(app, await findOr404(ctx));
-      await next();
-    },
-
-    'mailAccounts:create': async (ctx: any, next: () => Promise<void>) => {
-      const input = ctx.action.params.values ?? {};
-      const values = pickWritable(input);
-      validateAccount(ctx, values, true);
-      const secrets = await encryptSecrets(app, mergeSecrets({}, input.secrets ?? {}));
-      const model = await repo().create({ values: { ...values, secrets, status: 'new' }, context: ctx });
-      ctx.body = await toPublicAccount(app, model);
-      await next();
-    },
-
-    'mailAccounts:update': async (ctx: any, next: () => Promise<void>) => {
-      const model = await findOr404(ctx);
-      const input = ctx.action.params.values ?? {};
-      const values = pickWritable(input);
-      validateAccount(ctx, values, false);
-      if (input.secrets) {
-        const stored = await decryptSecrets(app, model.get('secrets'));
-        (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, input.secrets));
-      }
-      await model.update(values);
-      await mail.engine.forget(String(model.get('id')));
-      ctx.body = await toPublicAccount(app, model);
-      await next();
-    },
-
-    'mailAccounts:destroy': async (ctx: any, next: () => Promise<void>) => {
-      const model = await findOr404(ctx);
-      await mail.removeAccount(model);
-      ctx.body = { ok: true };
-      await next();
-    },
-
-    // Connects and authenticates with the stored account, or with unsaved form values (`values`) using the
-    // stored secrets for the fields the form left empty. Never changes the account.
-    'mailAccounts:test': async (ctx: any, next: () => Promise<void>) => {
-      const { filterByTk, values } = ctx.action.params;
-      const model = filterByTk ? await findOr404(ctx) : null;
-      const stored = model ? await decryptSecrets(app, model.get('secrets')) : {};
-      const account = { ...(model?.toJSON() ?? {}), ...pickWritable(values ?? {}) } as StoredAccount;
-      const secrets = mergeSecrets(stored, values?.secrets ?? {});
-      try {
-        ctx.body = await mail.engine.testConfig(model ? String(model.get('id')) : undefined, account, secrets);
-      } catch (err: any) {
-        ctx.body = { ok: false, steps: [], error: { code: err.code ?? 'PROVIDER_ERROR', message: err.message, hint: err.hint } };
-      }
-      await next();
-    },
-
-    'mailAccounts:syncNow': async (ctx: any, next: () => Promise<void>) => {
-      const model = await findOr404(ctx);
-      ctx.body = await mail.sync.syncAccount(String(model.get('id')), { reason: 'manual' });
+    // The accounts the signed-in user may use (every signed-in user may ask; admins get all), for the inbox.
+    'mailAccounts:listUsable': async (ctx: any, next: () => Promise<void>) => {
+      const user = await requireMailUser(ctx);
+      const allowed = await usableAccountIds(app.db, user);
+      const rows = await repo().find({ filter: allowed ? { id: { $in: allowed } } : {}, sort: ['title'] });
+      ctx.body = rows.map((r: any) => {
+        const { id, title, provider, address, aliases, status, enabled } = r.toJSON();
+        return { id, title, provider, address, aliases, status, enabled, canReceive: canReceive(provider) };
+      });
       await next();
     },
   });
+
+  app.resourceManager.registerActionHandlers(
+    adminOnly({
+      'mailAccounts:list': async (ctx: any, next: () => Promise<void>) => {
+        const page = Number(ctx.action.params.page ?? 1);
+        const pageSize = Number(ctx.action.params.pageSize ?? 50);
+        const [rows, count] = await repo().findAndCount({
+          sort: ['title'],
+          limit: pageSize,
+          offset: (page - 1) * pageSize,
+        });
+        ctx.body = {
+          rows: await Promise.all(rows.map((r: any) => toPublicAccount(app, r))),
+          count,
+          page,
+          pageSize,
+          totalPage: Math.ceil(count / pageSize),
+        };
+        await next();
+      },
+
+      'mailAccounts:get': async (ctx: any, next: () => Promise<void>) => {
+        ctx.body = await toPublicAccount(app, await findOr404(ctx));
+        await next();
+      },
+
+      'mailAccounts:create': async (ctx: any, next: () => Promise<void>) => {
+        const input = ctx.action.params.values ?? {};
+        const values = pickWritable(input);
+        validateAccount(ctx, values, true);
+        const secrets = await encryptSecrets(app, mergeSecrets({}, input.secrets ?? {}));
+        const model = await repo().create({ values: { ...values, secrets, status: 'new' }, context: ctx });
+        ctx.body = await toPublicAccount(app, model);
+        await next();
+      },
+
+      'mailAccounts:update': async (ctx: any, next: () => Promise<void>) => {
+        const model = await findOr404(ctx);
+        const input = ctx.action.params.values ?? {};
+        const values = pickWritable(input);
+        validateAccount(ctx, values, false);
+        if (input.secrets) {
+          const stored = await decryptSecrets(app, model.get('secrets'));
+          (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, input.secrets));
+        }
+        await model.update(values);
+        await mail.engine.forget(String(model.get('id')));
+        ctx.body = await toPublicAccount(app, model);
+        await next();
+      },
+
+      'mailAccounts:destroy': async (ctx: any, next: () => Promise<void>) => {
+        const model = await findOr404(ctx);
+        await mail.removeAccount(model);
+        ctx.body = { ok: true };
+        await next();
+      },
+
+      // Connects and authenticates with the stored account, or with unsaved form values (`values`) using the
+      // stored secrets for the fields the form left empty. Never changes the account.
+      'mailAccounts:test': async (ctx: any, next: () => Promise<void>) => {
+        const { filterByTk, values } = ctx.action.params;
+        const model = filterByTk ? await findOr404(ctx) : null;
+        const stored = model ? await decryptSecrets(app, model.get('secrets')) : {};
+        const account = { ...(model?.toJSON() ?? {}), ...pickWritable(values ?? {}) } as StoredAccount;
+        const secrets = mergeSecrets(stored, values?.secrets ?? {});
+        try {
+          ctx.body = await mail.engine.testConfig(model ? String(model.get('id')) : undefined, account, secrets);
+        } catch (err: any) {
+          ctx.body = {
+            ok: false,
+            steps: [],
+            error: { code: err.code ?? 'PROVIDER_ERROR', message: err.message, hint: err.hint },
+          };
+        }
+        await next();
+      },
+
+      'mailAccounts:syncNow': async (ctx: any, next: () => Promise<void>) => {
+        const model = await findOr404(ctx);
+        ctx.body = await mail.sync.syncAccount(String(model.get('id')), { reason: 'manual' });
+        await next();
+      },
+    }),
+  );
 }

@@ -28,7 +28,11 @@ export class AccountEngine {
   constructor(private app: Application) {}
 
   async config(model: any, context: EngineContext = {}): Promise<AccountConfig> {
-    return toEngineConfig(model.toJSON() as StoredAccount, await decryptSecrets(this.app, model.get('secrets')), context);
+    return toEngineConfig(
+      model.toJSON() as StoredAccount,
+      await decryptSecrets(this.app, model.get('secrets')),
+      context,
+    );
   }
 
   private async entry(model: any): Promise<{ config: AccountConfig; cached: CachedEngine }> {

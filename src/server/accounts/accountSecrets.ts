@@ -18,7 +18,10 @@ export async function decryptSecrets(app: Application, encrypted: string | null 
 /**
  * A form sends only the secrets the admin typed: a missing key keeps the stored value, an explicit null clears it.
  */
-export function mergeSecrets(stored: AccountSecrets, incoming: Record<string, string | null | undefined>): AccountSecrets {
+export function mergeSecrets(
+  stored: AccountSecrets,
+  incoming: Record<string, string | null | undefined>,
+): AccountSecrets {
   const merged: AccountSecrets = { ...stored };
   for (const [key, value] of Object.entries(incoming ?? {})) {
     if (value === null) delete merged[key];

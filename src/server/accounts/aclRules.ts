@@ -2,14 +2,19 @@ import type { Application } from '@nocobase/server';
 
 // Signed-in users reach these actions; the handlers filter by account assignment (accountAccess.ts) themselves.
 const USER_ACTIONS: Record<string, string[]> = {
-  mailMessages: ['list', 'get', 'send'],
+  mailAccounts: ['listUsable'],
+  mailMessages: ['list', 'get', 'send', 'folders'],
+  mailAttachments: ['download'],
   mailOutbox: ['retry'],
 };
 
 export const MAIL_SETTINGS_SNIPPET = 'pm.mail';
 
 export function registerAclRules(app: Application) {
-  app.acl.registerSnippet({ name: MAIL_SETTINGS_SNIPPET, actions: ['mailAccounts:*', 'mailOAuth:authorize', 'mailOAuth:adminConsent', 'mailOAuth:connectWithPassword'] });
+  app.acl.registerSnippet({
+    name: MAIL_SETTINGS_SNIPPET,
+    actions: ['mailAccounts:*', 'mailOAuth:authorize', 'mailOAuth:adminConsent', 'mailOAuth:connectWithPassword'],
+  });
   // Entra ID redirects the browser here; the single-use state, not the session, proves who started it.
   app.acl.allow('mailOAuth', 'callback', 'public');
   for (const [resource, actions] of Object.entries(USER_ACTIONS)) app.acl.allow(resource, actions, 'loggedIn');

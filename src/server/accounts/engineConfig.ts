@@ -21,7 +21,11 @@ export interface EngineContext {
 }
 
 // Maps a stored account (settings JSON + decrypted secrets) to the engine's plain account config.
-export function toEngineConfig(account: StoredAccount, secrets: AccountSecrets, context: EngineContext = {}): AccountConfig {
+export function toEngineConfig(
+  account: StoredAccount,
+  secrets: AccountSecrets,
+  context: EngineContext = {},
+): AccountConfig {
   const { provider, address } = account;
   const s = account.settings ?? {};
   switch (provider) {
@@ -70,7 +74,13 @@ export function toEngineConfig(account: StoredAccount, secrets: AccountSecrets, 
         endpoint: s.endpoint || undefined,
       };
     case 'sendgrid':
-      return { provider, address, apiKey: secrets.apiKey ?? '', baseUrl: s.baseUrl || undefined, categories: s.categories };
+      return {
+        provider,
+        address,
+        apiKey: secrets.apiKey ?? '',
+        baseUrl: s.baseUrl || undefined,
+        categories: s.categories,
+      };
     default:
       throw new Error(`Unknown provider "${provider}".`);
   }

@@ -14,7 +14,10 @@ const APP_ONLY: Record<ScopePreset, string[]> = {
   'read-send': ['Mail.Send', 'Mail.ReadWrite', 'User.Read.All'],
 };
 
-export function requestedScopes(provider: string, settings: { scopePreset?: ScopePreset; extraScopes?: string[] }): string[] {
+export function requestedScopes(
+  provider: string,
+  settings: { scopePreset?: ScopePreset; extraScopes?: string[] },
+): string[] {
   const table = provider === 'ms365-app' ? APP_ONLY : DELEGATED;
   const preset = table[settings.scopePreset ?? 'read-send'] ?? table['read-send'];
   return [...new Set([...preset, ...(settings.extraScopes ?? []).map((s) => s.trim()).filter(Boolean)])];

@@ -1,34 +1,37 @@
 import type { Application } from '@nocobase/server';
 import { Op } from '@nocobase/database';
-import { currentMailUser, mayUseAccount, usableAccountIds } from '../accounts/accountAccess';
+import { requireMailUser, usableAccountIds, usableAccountOr404 } from '../accounts/accountAccess';
 import type { MailService } from '../mailService';
 import { parseSendValues } from '../sending/sendValues';
 
 const NS = '@mailbridge/plugin-mail';
 const LIST_FIELDS = [
-  'id', 'accountId', 'folder', 'threadId', 'direction', 'from', 'to', 'subject', 'date', 'snippet', 'seen', 'flags',
-  'hasAttachments', 'size', 'messageId', 'parseError',
+  'id',
+  'accountId',
+  'folder',
+  'threadId',
+  'direction',
+  'from',
+  'to',
+  'subject',
+  'date',
+  'snippet',
+  'seen',
+  'flags',
+  'hasAttachments',
+  'size',
+  'messageId',
+  'parseError',
 ];
-
-async function requireUser(ctx: any) {
-  const user = await currentMailUser(ctx);
-  if (!user) ctx.throw(401, ctx.t('Please sign in', { ns: NS }));
-  return user!;
-}
 
 // Everything here is filtered to the accounts the signed-in user may use; an account the user may not use
 // answers like one that does not exist.
 export function registerMessageActions(app: Application, mail: MailService) {
-  const accountFor = async (ctx: any, accountId: unknown) => {
-    const user = await requireUser(ctx);
-    const account: any = accountId ? await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId as any }) : null;
-    if (!account || !mayUseAccount(user, account.toJSON())) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
-    return account;
-  };
+  const accountFor = usableAccountOr404;
 
   app.resourceManager.registerActionHandlers({
     'mailMessages:list': async (ctx: any, next: () => Promise<void>) => {
-      const user = await requireUser(ctx);
+      const user = await requireMailUser(ctx);
       const { accountId, folder, threadId, q } = ctx.action.params;
       const page = Math.max(1, Number(ctx.action.params.page ?? 1));
       const pageSize = Math.min(200, Math.max(1, Number(ctx.action.params.pageSize ?? 50)));
@@ -47,13 +50,58 @@ export function registerMessageActions(app: Application, mail: MailService) {
         Messages.findAll({
           attributes: LIST_FIELDS,
           where,
-          order: [['date', 'DESC'], ['id', 'DESC']],
+          order: [
+            ['date', 'DESC'],
+            ['id', 'DESC'],
+          ],
           limit: pageSize,
           offset: (page - 1) * pageSize,
         }),
         Messages.count({ where }),
       ]);
-      ctx.body = { rows: rows.map((r: any) => r.toJSON()), count, page, pageSize, totalPage: Math.ceil(count / pageSize) };
+      ctx.body = {
+        rows: rows.map((r: any) => r.toJSON()),
+        count,
+        page,
+        pageSize,
+        totalPage: Math.ceil(count / pageSize),
+      };
+      await next();
+    },
+
+    // The folders of an account with their totals, for the inbox's folder list.
+    'mailMessages:folders': async (ctx: any, next: () => Promise<void>) => {
+      const account = await accountFor(ctx, ctx.action.params.accountId);
+      const accountId = String(account.get('id'));
+      const Messages = app.db.getModel('mailMessages');
+      const counts = await Messages.findAll({
+        attributes: ['folder', [app.db.sequelize.fn('COUNT', app.db.sequelize.col('id')), 'total']],
+        where: { accountId },
+        group: ['folder'],
+        raw: true,
+      });
+      const unread = await Messages.findAll({
+        attributes: ['folder', [app.db.sequelize.fn('COUNT', app.db.sequelize.col('id')), 'unread']],
+        where: { accountId, seen: false, direction: 'in' },
+        group: ['folder'],
+        raw: true,
+      });
+      const states = await app.db.getModel('mailSyncState').findAll({ where: { accountId }, raw: true });
+      const folders = new Map<string, any>();
+      for (const s of states as any[])
+        folders.set(s.folder, { folder: s.folder, specialUse: s.specialUse ?? null, total: 0, unread: 0 });
+      for (const c of counts as any[])
+        folders.set(c.folder, {
+          specialUse: null,
+          unread: 0,
+          ...folders.get(c.folder),
+          folder: c.folder,
+          total: Number(c.total),
+        });
+      for (const u of unread as any[]) folders.get(u.folder).unread = Number(u.unread);
+      const order = ['inbox', 'sent', 'drafts', 'junk', 'trash', 'archive'];
+      const rank = (f: any) => (f.specialUse ? order.indexOf(f.specialUse) : order.length);
+      ctx.body = [...folders.values()].sort((a, b) => rank(a) - rank(b) || a.folder.localeCompare(b.folder));
       await next();
     },
 
@@ -84,7 +132,10 @@ export function registerMessageActions(app: Application, mail: MailService) {
           message: message!,
           source: values.source === 'ui' ? 'ui' : 'api',
           createdById: ctx.state.currentUser.id,
-          link: values.record?.collection && values.record?.id ? { collection: values.record.collection, recordId: values.record.id } : undefined,
+          link:
+            values.record?.collection && values.record?.id
+              ? { collection: values.record.collection, recordId: values.record.id }
+              : undefined,
         });
       } catch (err: any) {
         ctx.throw(400, [err.message, err.hint].filter(Boolean).join(' — '));
