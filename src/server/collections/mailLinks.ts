@@ -8,7 +8,6 @@ export default defineCollection({
   title: 'Mail links',
   dataCategory: 'system',
   migrationRules: ['schema-only'],
-  createdBy: true,
   shared: true,
   fields: [
     { name: 'threadId', type: 'bigInt', allowNull: false },
@@ -19,6 +18,9 @@ export default defineCollection({
     { name: 'recordId', type: 'string', allowNull: false },
     // 'thread' | 'agent-address' | 'subject-token' | 'participant' | 'created' | 'manual' | 'outgoing'
     { name: 'linkedBy', type: 'string', allowNull: false },
+    // set by linking itself (links are mostly made without a request), hence not the createdBy field type
+    { name: 'createdById', type: 'bigInt' },
+    { name: 'createdBy', type: 'belongsTo', target: 'users', foreignKey: 'createdById' },
   ],
   indexes: [
     { unique: true, fields: ['threadId', 'collection', 'recordId'] },

@@ -14,7 +14,10 @@ import { stripReplyPrefixes } from './tokens';
 /** What identifies a mail across folders and copies: its Message-ID, else a hash of sender, date and subject. */
 export function messageKey(row: Pick<MessageRow, 'messageId' | 'fromAddress' | 'date' | 'subject'>): string {
   if (row.messageId) return row.messageId.slice(0, 200);
-  const hash = crypto.createHash('sha1').update(`${row.fromAddress ?? ''}|${row.date.toISOString()}|${row.subject ?? ''}`).digest('hex');
+  const hash = crypto
+    .createHash('sha1')
+    .update(`${row.fromAddress ?? ''}|${row.date.toISOString()}|${row.subject ?? ''}`)
+    .digest('hex');
   return `h:${hash}`;
 }
 
@@ -39,7 +42,12 @@ export interface CreationResult {
   created: boolean;
 }
 
-function sourceValue(source: ForwardFieldSource, row: MessageRow, sender: OriginalSender | undefined, html: () => Promise<string | null>) {
+function sourceValue(
+  source: ForwardFieldSource,
+  row: MessageRow,
+  sender: OriginalSender | undefined,
+  html: () => Promise<string | null>,
+) {
   switch (source) {
     case 'subject':
       return stripReplyPrefixes(row.subject ?? '') || row.subject;
@@ -94,7 +102,13 @@ export async function createRecordFromMail(
     return await db.sequelize.transaction(async (transaction: any) => {
       // First statement of the transaction: a second writer stops here (unique key) before creating anything.
       await Creations.create(
-        { key, collection: rule.collection, accountId: row.accountId, messageId: row.messageId, sender: sender?.address ?? null },
+        {
+          key,
+          collection: rule.collection,
+          accountId: row.accountId,
+          messageId: row.messageId,
+          sender: sender?.address ?? null,
+        },
         { transaction },
       );
       const values: Record<string, unknown> = {};
@@ -104,7 +118,7 @@ export async function createRecordFromMail(
           source === 'from'
             ? rule.contactLookup
               ? await contactFor(db, rule, sender, transaction)
-              : sender?.address ?? null
+              : (sender?.address ?? null)
             : await sourceValue(source, row, sender, html);
       }
       const record = await db.getRepository(rule.collection).create({ values, transaction });

@@ -32,12 +32,19 @@ export function parseAddressText(value: string): OriginalSender | undefined {
 }
 
 /** The original sender of an inline forward in a plain-text body, if there is one. */
-export function inlineForwardSender(text: string | null | undefined, subject?: string | null): OriginalSender | undefined {
+export function inlineForwardSender(
+  text: string | null | undefined,
+  subject?: string | null,
+): OriginalSender | undefined {
   if (!text) return undefined;
   const head = text.length > 200_000 ? text.slice(0, 200_000) : text;
   const marker = FORWARD_MARKER.exec(head) ?? (isForwardSubject(subject) ? QUOTE_MARKER.exec(head) : null);
   if (!marker) return undefined;
-  const block = head.slice(marker.index + marker[0].length).split('\n').slice(0, 12).join('\n');
+  const block = head
+    .slice(marker.index + marker[0].length)
+    .split('\n')
+    .slice(0, 12)
+    .join('\n');
   const from = FROM_LINE.exec(block);
   return from ? parseAddressText(from[1]) : undefined;
 }
@@ -59,7 +66,9 @@ function decodeEncodedWords(value: string): string {
     try {
       return enc.toLowerCase() === 'b'
         ? Buffer.from(text, 'base64').toString('utf8')
-        : text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m: string, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+        : text
+            .replace(/_/g, ' ')
+            .replace(/=([0-9a-f]{2})/gi, (_m: string, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     } catch {
       return text;
     }

@@ -15,12 +15,15 @@ export interface LinkInput {
 export interface LinkRow {
   id?: string;
   threadId: string;
+  /** The message that made the link. */
+  mailMessageId?: string | null;
   collection: string;
   recordId: string;
   linkedBy: LinkedBy;
 }
 
-export const linkKey = (l: { threadId: string; collection: string; recordId: string }) => `${l.threadId}|${l.collection}|${l.recordId}`;
+export const linkKey = (l: { threadId: string; collection: string; recordId: string }) =>
+  `${l.threadId}|${l.collection}|${l.recordId}`;
 
 /** Inserts links; one that exists already (same thread, collection, record) is left as it is. */
 export async function addLinks(db: any, links: LinkInput[], transaction?: any) {
@@ -45,7 +48,7 @@ export async function linksOfThreads(db: any, threadIds: string[], transaction?:
   const out = new Map<string, LinkRow[]>();
   for (const part of chunks([...new Set(threadIds)], 500)) {
     const rows = await db.getModel('mailLinks').findAll({
-      attributes: ['id', 'threadId', 'collection', 'recordId', 'linkedBy'],
+      attributes: ['id', 'threadId', 'mailMessageId', 'collection', 'recordId', 'linkedBy'],
       where: { threadId: { [Op.in]: part } },
       order: [['id', 'ASC']],
       transaction,
@@ -54,7 +57,14 @@ export async function linksOfThreads(db: any, threadIds: string[], transaction?:
     for (const r of rows) {
       const key = String(r.threadId);
       if (!out.has(key)) out.set(key, []);
-      out.get(key)!.push({ id: String(r.id), threadId: key, collection: r.collection, recordId: String(r.recordId), linkedBy: r.linkedBy });
+      out.get(key)!.push({
+        id: String(r.id),
+        threadId: key,
+        mailMessageId: r.mailMessageId == null ? null : String(r.mailMessageId),
+        collection: r.collection,
+        recordId: String(r.recordId),
+        linkedBy: r.linkedBy,
+      });
     }
   }
   return out;

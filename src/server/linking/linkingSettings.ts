@@ -16,7 +16,8 @@ export interface LinkCollectionRule {
   openFilter?: Record<string, unknown>;
 }
 
-export type ForwardFieldSource = 'subject' | 'text' | 'html' | 'snippet' | 'from' | 'fromAddress' | 'fromName' | 'date' | 'messageId';
+export type ForwardFieldSource =
+  'subject' | 'text' | 'html' | 'snippet' | 'from' | 'fromAddress' | 'fromName' | 'date' | 'messageId';
 
 export interface CreateByForwardRule {
   collection: string;
@@ -56,7 +57,7 @@ export function readLinkingSettings(settings: any): LinkingSettings {
       openFilter: c.openFilter && typeof c.openFilter === 'object' ? c.openFilter : undefined,
     }));
   const agentAddress = asString(raw.agentAddress)?.toLowerCase();
-  const format = raw.subjectToken ? asString(raw.subjectToken.format) ?? DEFAULT_SUBJECT_FORMAT : undefined;
+  const format = raw.subjectToken ? (asString(raw.subjectToken.format) ?? DEFAULT_SUBJECT_FORMAT) : undefined;
   const forward = raw.createByForward;
   const createByForward: CreateByForwardRule | undefined =
     forward && asString(forward.collection)
@@ -64,7 +65,9 @@ export function readLinkingSettings(settings: any): LinkingSettings {
           collection: forward.collection.trim(),
           fieldMap: forward.fieldMap && typeof forward.fieldMap === 'object' ? forward.fieldMap : { title: 'subject' },
           contactLookup:
-            forward.contactLookup && asString(forward.contactLookup.collection) && asString(forward.contactLookup.emailField)
+            forward.contactLookup &&
+            asString(forward.contactLookup.collection) &&
+            asString(forward.contactLookup.emailField)
               ? forward.contactLookup
               : undefined,
         }

@@ -3,7 +3,8 @@ import { baseAddress } from './tokens';
 // Mail that must never create records or start workflows: machine-sent mail (auto-replies, bounces, lists),
 // mail from our own mailboxes, and storms from one sender. Linking to existing records still happens.
 
-export type LoopReason = 'auto-submitted' | 'auto-response-suppress' | 'precedence' | 'list' | 'bounce' | 'own-address' | 'storm';
+export type LoopReason =
+  'auto-submitted' | 'auto-response-suppress' | 'precedence' | 'list' | 'bounce' | 'own-address' | 'storm';
 
 const BULK_PRECEDENCE = new Set(['bulk', 'junk', 'list', 'auto_reply']);
 const BOUNCE_LOCAL = /^(mailer-daemon|postmaster)$/i;
@@ -15,7 +16,10 @@ export interface HeaderView {
   listId?: string;
 }
 
-export function headerLoopReason(headers: HeaderView | null | undefined, fromAddress: string | null | undefined): LoopReason | undefined {
+export function headerLoopReason(
+  headers: HeaderView | null | undefined,
+  fromAddress: string | null | undefined,
+): LoopReason | undefined {
   const h = headers ?? {};
   if (h.autoSubmitted && h.autoSubmitted.trim().toLowerCase() !== 'no') return 'auto-submitted';
   if (h.xAutoResponseSuppress && h.xAutoResponseSuppress.trim()) return 'auto-response-suppress';

@@ -29,8 +29,27 @@ export interface MessageRow {
 }
 
 const LINKING_FIELDS = [
-  'id', 'accountId', 'folder', 'providerId', 'messageId', 'inReplyTo', 'references', 'threadId', 'direction', 'from',
-  'fromAddress', 'to', 'cc', 'bcc', 'replyTo', 'subject', 'date', 'snippet', 'text', 'hasAttachments', 'headers',
+  'id',
+  'accountId',
+  'folder',
+  'providerId',
+  'messageId',
+  'inReplyTo',
+  'references',
+  'threadId',
+  'direction',
+  'from',
+  'fromAddress',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'subject',
+  'date',
+  'snippet',
+  'text',
+  'hasAttachments',
+  'headers',
 ];
 
 const list = (v: unknown): any[] => {

@@ -19,12 +19,18 @@ function tokenFieldOf(collection: any, rule: LinkCollectionRule): string {
 }
 
 /** The value the record is known by in tokens. */
-export async function tokenValueOf(db: any, rule: LinkCollectionRule, recordId: string | number): Promise<string | undefined> {
+export async function tokenValueOf(
+  db: any,
+  rule: LinkCollectionRule,
+  recordId: string | number,
+): Promise<string | undefined> {
   const collection = collectionOf(db, rule.name);
   if (!collection) return undefined;
   const field = tokenFieldOf(collection, rule);
   if (field === primaryKeyOf(collection)) return String(recordId);
-  const record = await db.getRepository(rule.name).findOne({ filterByTk: recordId as any, fields: [primaryKeyOf(collection), field] });
+  const record = await db
+    .getRepository(rule.name)
+    .findOne({ filterByTk: recordId as any, fields: [primaryKeyOf(collection), field] });
   const value = record?.get(field);
   return value === null || value === undefined || value === '' ? undefined : String(value);
 }
@@ -38,7 +44,11 @@ function comparable(collection: any, field: string, values: string[]): string[] 
 }
 
 /** Token values -> record ids, one query per collection. */
-export async function recordsByToken(db: any, rule: LinkCollectionRule, values: string[]): Promise<Map<string, string>> {
+export async function recordsByToken(
+  db: any,
+  rule: LinkCollectionRule,
+  values: string[],
+): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const collection = collectionOf(db, rule.name);
   if (!collection || !values.length) return found;
@@ -82,7 +92,12 @@ export interface EmailMatch {
 }
 
 /** Records whose e-mail fields hold one of the addresses (and that pass the open filter, if one is given). */
-export async function recordsByEmail(db: any, rule: LinkCollectionRule, addresses: string[], useOpenFilter = true): Promise<EmailMatch[]> {
+export async function recordsByEmail(
+  db: any,
+  rule: LinkCollectionRule,
+  addresses: string[],
+  useOpenFilter = true,
+): Promise<EmailMatch[]> {
   const collection = collectionOf(db, rule.name);
   const fields = rule.emailFields ?? [];
   if (!collection || !fields.length || !addresses.length) return [];
@@ -94,7 +109,10 @@ export async function recordsByEmail(db: any, rule: LinkCollectionRule, addresse
   return rows.map((row: any) => {
     const json = row.toJSON();
     const emails = new Set(
-      fields.flatMap((f) => valuesAt(json, f.split('.'))).filter((v): v is string => typeof v === 'string').map((v) => v.trim().toLowerCase()),
+      fields
+        .flatMap((f) => valuesAt(json, f.split('.')))
+        .filter((v): v is string => typeof v === 'string')
+        .map((v) => v.trim().toLowerCase()),
     );
     return { recordId: String(json[pk]), emails };
   });
@@ -108,7 +126,10 @@ export async function emailsOfRecord(db: any, rule: LinkCollectionRule, recordId
   if (!record) return new Set();
   const json = record.toJSON();
   return new Set(
-    fields.flatMap((f) => valuesAt(json, f.split('.'))).filter((v): v is string => typeof v === 'string').map((v) => v.trim().toLowerCase()),
+    fields
+      .flatMap((f) => valuesAt(json, f.split('.')))
+      .filter((v): v is string => typeof v === 'string')
+      .map((v) => v.trim().toLowerCase()),
   );
 }
 

@@ -1,5 +1,5 @@
 import { Op } from '@nocobase/database';
-import { chunks, refreshThreadStats } from '../sync/threading';
+import { chunks } from '../sync/threading';
 import { addressesOf, compareIds, MessageRow } from './messageRow';
 import type { LinkingSettings } from './linkingSettings';
 import { baseAddress, normalizedSubject } from './tokens';
@@ -73,7 +73,13 @@ async function findRefs(db: any, accountId: string, keys: string[], transaction:
       transaction,
       raw: true,
     });
-    for (const r of rows) out.push({ refMessageId: r.refMessageId, kind: r.kind, threadId: String(r.threadId), date: r.date ? new Date(r.date) : null });
+    for (const r of rows)
+      out.push({
+        refMessageId: r.refMessageId,
+        kind: r.kind,
+        threadId: String(r.threadId),
+        date: r.date ? new Date(r.date) : null,
+      });
   }
   return out;
 }
@@ -109,7 +115,10 @@ export async function joinThreads(
     for (const r of rows) {
       uf.find(r.threadId);
       const keys = keysOf(r);
-      if (validId(r.messageId) && (ownSeen.has(r.messageId) || byKey.get(r.messageId)?.some((x) => x.kind === 'self'))) {
+      if (
+        validId(r.messageId) &&
+        (ownSeen.has(r.messageId) || byKey.get(r.messageId)?.some((x) => x.kind === 'self'))
+      ) {
         seenBefore.add(r.id);
       }
       for (const key of keys) {
@@ -127,16 +136,14 @@ export async function joinThreads(
       await joinBySubject(db, rows, uf, subjectRefs, subjectKey, settings, ownAddresses, transaction);
     }
 
-    for (const members of uf.groups().values()) {
-      if (members.length < 2) continue;
-      const final = await mergeThreads(db, members, transaction);
-      if (!final) continue;
-      for (const m of members) if (m !== final) merged.set(m, final);
-    }
+    const groups = [...uf.groups().values()].filter((g) => g.length > 1);
+    for (const [from, to] of await mergeThreadGroups(db, groups, rows, transaction)) merged.set(from, to);
     for (const r of rows) r.threadId = merged.get(r.threadId) ?? r.threadId;
 
     // One row per (key, kind, thread): what is there already (now under its merged thread) is not added again.
-    const have = new Set([...existing, ...subjectRefs].map((x) => `${x.kind}|${x.refMessageId}|${merged.get(x.threadId) ?? x.threadId}`));
+    const have = new Set(
+      [...existing, ...subjectRefs].map((x) => `${x.kind}|${x.refMessageId}|${merged.get(x.threadId) ?? x.threadId}`),
+    );
     const fresh: any[] = [];
     const add = (r: MessageRow, kind: string, key: string) => {
       const k = `${kind}|${key}|${r.threadId}`;
@@ -171,7 +178,9 @@ async function joinBySubject(
   const threadIds = [...new Set(rows.map((r) => r.threadId))];
   const counts = new Map<string, number>();
   for (const part of chunks(threadIds, 500)) {
-    const threads = await db.getModel('mailThreads').findAll({ attributes: ['id', 'messageCount'], where: { id: part }, transaction, raw: true });
+    const threads = await db
+      .getModel('mailThreads')
+      .findAll({ attributes: ['id', 'messageCount'], where: { id: part }, transaction, raw: true });
     for (const t of threads) counts.set(String(t.id), Number(t.messageCount) || 0);
   }
   const groups = uf.groups();
@@ -182,8 +191,18 @@ async function joinBySubject(
   for (const r of lonely) {
     const key = subjectKey(r);
     if (!key) continue;
-    const list = subjectRefs.filter((s) => s.refMessageId === key && s.threadId !== r.threadId && s.date && Math.abs(r.date.getTime() - s.date.getTime()) <= windowMs);
-    if (list.length) candidatesOf.set(r, list.sort((a, b) => b.date!.getTime() - a.date!.getTime()));
+    const list = subjectRefs.filter(
+      (s) =>
+        s.refMessageId === key &&
+        s.threadId !== r.threadId &&
+        s.date &&
+        Math.abs(r.date.getTime() - s.date.getTime()) <= windowMs,
+    );
+    if (list.length)
+      candidatesOf.set(
+        r,
+        list.sort((a, b) => b.date!.getTime() - a.date!.getTime()),
+      );
   }
   const candidateThreads = [...new Set([...candidatesOf.values()].flat().map((c) => c.threadId))];
   if (!candidateThreads.length) return;
@@ -198,32 +217,82 @@ async function joinBySubject(
     for (const m of messages) {
       const key = String(m.get('threadId'));
       if (!people.has(key)) people.set(key, new Set());
-      for (const a of addressesOf([m.get('from'), ...(m.get('to') ?? []), ...(m.get('cc') ?? [])])) people.get(key)!.add(baseAddress(a));
+      for (const a of addressesOf([m.get('from'), ...(m.get('to') ?? []), ...(m.get('cc') ?? [])]))
+        people.get(key)!.add(baseAddress(a));
     }
   }
   for (const [r, candidates] of candidatesOf) {
-    const mine = addressesOf([r.from, ...r.to, ...r.cc]).map(baseAddress).filter((a) => !ownAddresses.has(a));
+    const mine = addressesOf([r.from, ...r.to, ...r.cc])
+      .map(baseAddress)
+      .filter((a) => !ownAddresses.has(a));
     const match = candidates.find((c) => mine.some((a) => people.get(c.threadId)?.has(a)));
     if (match) uf.union(r.threadId, match.threadId);
   }
 }
 
-/** Merges threads into the oldest one that still exists; returns its id. Links move along, duplicates dropped. */
-export async function mergeThreads(db: any, threadIds: string[], transaction: any): Promise<string | undefined> {
+const REPLY_SUBJECT = /^\s*((re|aw|sv|vs|antw|fw|fwd|wg|tr|rv)(\[\d+\])?\s*:)/i;
+
+/**
+ * Merges each group of threads into its oldest thread that still exists, all groups in a handful of statements:
+ * messages, references and links move (duplicate links dropped), the emptied threads go, the surviving thread gets
+ * its count, last date and the subject of the conversation's start. Returns merged thread -> surviving thread.
+ */
+export async function mergeThreadGroups(
+  db: any,
+  groups: string[][],
+  rows: MessageRow[],
+  transaction: any,
+): Promise<Map<string, string>> {
+  const merged = new Map<string, string>();
+  const all = [...new Set(groups.flat())];
+  if (!all.length) return merged;
   const Threads = db.getModel('mailThreads');
-  const alive = (await Threads.findAll({ attributes: ['id'], where: { id: threadIds }, transaction, raw: true })).map((t: any) => String(t.id));
-  if (!alive.length) return undefined;
-  const target = alive.sort(compareIds)[0];
-  const others = threadIds.filter((id) => id !== target);
-  if (!others.length) return target;
-  await db.getModel('mailMessages').update({ threadId: target }, { where: { threadId: { [Op.in]: others } }, transaction });
-  await db.getModel('mailMessageRefs').update({ threadId: target }, { where: { threadId: { [Op.in]: others } }, transaction });
+  const Messages = db.getModel('mailMessages');
+  const alive = new Map<string, any>();
+  for (const part of chunks(all, 500)) {
+    for (const t of await Threads.findAll({
+      attributes: ['id', 'subject'],
+      where: { id: { [Op.in]: part } },
+      transaction,
+      raw: true,
+    })) {
+      alive.set(String(t.id), t);
+    }
+  }
+  const targets = new Map<string, string[]>();
+  for (const group of groups) {
+    const living = group.filter((id) => alive.has(id)).sort(compareIds);
+    if (!living.length) continue;
+    const target = living[0];
+    const others = group.filter((id) => id !== target);
+    if (!others.length) continue;
+    targets.set(target, group);
+    for (const o of others) merged.set(o, target);
+  }
+  if (!merged.size) return merged;
+
+  const others = [...merged.keys()];
+  // One statement per table: threadId = CASE WHEN threadId = <merged> THEN <survivor> … END.
+  const moveThreads = async (model: any, part: string[], extra: any = {}) => {
+    const column = db.sequelize.getQueryInterface().quoteIdentifier(model.rawAttributes.threadId.field ?? 'threadId');
+    const id = (v: string) => (/^\d+$/.test(v) ? v : db.sequelize.escape(v));
+    const cases = part.map((o) => `WHEN ${column} = ${id(o)} THEN ${id(merged.get(o)!)}`).join(' ');
+    await model.update(
+      { threadId: db.sequelize.literal(`CASE ${cases} ELSE ${column} END`) },
+      { where: { threadId: { [Op.in]: part } }, transaction, ...extra },
+    );
+  };
+  for (const part of chunks(others, 400)) {
+    await moveThreads(Messages, part, { silent: true });
+    await moveThreads(db.getModel('mailMessageRefs'), part);
+  }
   const Links = db.getModel('mailLinks');
-  const links = await Links.findAll({ where: { threadId: { [Op.in]: others } }, transaction, raw: true });
-  if (links.length) {
+  for (const part of chunks(others, 500)) {
+    const links = await Links.findAll({ where: { threadId: { [Op.in]: part } }, transaction, raw: true });
+    if (!links.length) continue;
     await Links.bulkCreate(
       links.map((l: any) => ({
-        threadId: target,
+        threadId: merged.get(String(l.threadId)),
         accountId: l.accountId,
         mailMessageId: l.mailMessageId,
         collection: l.collection,
@@ -233,11 +302,43 @@ export async function mergeThreads(db: any, threadIds: string[], transaction: an
       })),
       { transaction, ignoreDuplicates: true },
     );
-    await Links.destroy({ where: { threadId: { [Op.in]: others } }, transaction });
+    await Links.destroy({ where: { threadId: { [Op.in]: part } }, transaction });
   }
-  await Threads.destroy({ where: { id: { [Op.in]: others } }, transaction });
-  await refreshThreadStats(db, [target], transaction);
-  const first = await db.getModel('mailMessages').findOne({ attributes: ['subject'], where: { threadId: target }, order: [['date', 'ASC']], transaction });
-  if (first) await Threads.update({ subject: first.get('subject') }, { where: { id: target }, transaction });
-  return target;
+  for (const part of chunks(others, 500)) await Threads.destroy({ where: { id: { [Op.in]: part } }, transaction });
+
+  const stats = new Map<string, { n: number; last: any }>();
+  const field = (name: string) => Messages.rawAttributes[name]?.field ?? name;
+  for (const part of chunks([...targets.keys()], 500)) {
+    const found = await Messages.findAll({
+      attributes: [
+        'threadId',
+        [db.sequelize.fn('COUNT', db.sequelize.col(field('id'))), 'n'],
+        [db.sequelize.fn('MAX', db.sequelize.col(field('date'))), 'last'],
+      ],
+      where: { threadId: { [Op.in]: part } },
+      group: [field('threadId')],
+      transaction,
+      raw: true,
+    });
+    for (const r of found) stats.set(String(r.threadId), { n: Number(r.n), last: r.last });
+  }
+  for (const [target, group] of targets) {
+    // The conversation's start names it: a root message of this batch, else the first thread whose subject is
+    // not a reply's, else the surviving thread's.
+    const root = rows
+      .filter((r) => group.includes(r.threadId) && !r.inReplyTo && !r.references.length)
+      .sort((a, b) => a.date.getTime() - b.date.getTime())[0];
+    const subject =
+      root?.subject ??
+      group
+        .map((id) => alive.get(id)?.subject)
+        .find((sub: unknown) => typeof sub === 'string' && sub && !REPLY_SUBJECT.test(sub)) ??
+      alive.get(target).subject;
+    const s = stats.get(target);
+    await Threads.update(
+      { subject, ...(s ? { messageCount: s.n, lastMessageAt: s.last } : {}) },
+      { where: { id: target }, transaction },
+    );
+  }
+  return merged;
 }

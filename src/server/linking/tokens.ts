@@ -68,7 +68,11 @@ function subjectPrefixed(settings: LinkingSettings): boolean {
   return settings.collections.length > 1;
 }
 
-export function subjectToken(settings: LinkingSettings, rule: LinkCollectionRule, value: string | number): string | undefined {
+export function subjectToken(
+  settings: LinkingSettings,
+  rule: LinkCollectionRule,
+  value: string | number,
+): string | undefined {
   if (!settings.subjectToken) return undefined;
   const id = subjectPrefixed(settings) ? recordToken(rule, value) : String(value);
   return (settings.subjectToken.format ?? DEFAULT_SUBJECT_FORMAT).replace('{id}', id);
@@ -78,7 +82,10 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function subjectPattern(format: string): RegExp {
   const [before, after] = format.split('{id}');
-  return new RegExp(`${escapeRegExp(before)}([A-Za-z0-9][A-Za-z0-9._=-]{0,99}?)${after ? escapeRegExp(after) : '(?![A-Za-z0-9._=-])'}`, 'g');
+  return new RegExp(
+    `${escapeRegExp(before)}([A-Za-z0-9][A-Za-z0-9._=-]{0,99}?)${after ? escapeRegExp(after) : '(?![A-Za-z0-9._=-])'}`,
+    'g',
+  );
 }
 
 /** Every record token in a subject. */
@@ -88,7 +95,8 @@ export function parseSubjectTokens(settings: LinkingSettings, subject: string | 
   for (const match of subject.matchAll(subjectPattern(settings.subjectToken.format ?? DEFAULT_SUBJECT_FORMAT))) {
     const token = match[1];
     const parsed =
-      parsePrefixedToken(settings, token) ?? (settings.collections.length === 1 ? { rule: settings.collections[0], value: token } : undefined);
+      parsePrefixedToken(settings, token) ??
+      (settings.collections.length === 1 ? { rule: settings.collections[0], value: token } : undefined);
     if (parsed && !found.some((f) => f.rule === parsed.rule && f.value === parsed.value)) found.push(parsed);
   }
   return found;
@@ -108,5 +116,8 @@ export function stripReplyPrefixes(subject: string): string {
 
 /** A subject reduced to what stays the same across a conversation: no prefixes, no tokens, spaces folded. */
 export function normalizedSubject(settings: LinkingSettings, subject: string | null | undefined): string {
-  return stripReplyPrefixes(stripSubjectTokens(settings, subject ?? '')).replace(/\s+/g, ' ').trim().toLowerCase();
+  return stripReplyPrefixes(stripSubjectTokens(settings, subject ?? ''))
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase();
 }

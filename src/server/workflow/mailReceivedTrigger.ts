@@ -38,7 +38,9 @@ const text = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : '
 
 export function matchesConfig(config: MailReceivedConfig | undefined, event: MailReceivedEvent): boolean {
   const c = config ?? {};
-  const accounts = (Array.isArray(c.accountId) ? c.accountId : c.accountId != null && c.accountId !== '' ? [c.accountId] : []).map(String);
+  const accounts = (
+    Array.isArray(c.accountId) ? c.accountId : c.accountId != null && c.accountId !== '' ? [c.accountId] : []
+  ).map(String);
   if (accounts.length && !accounts.includes(String(event.accountId))) return false;
   if (c.folder && c.folder !== event.folder) return false;
   const from = text(c.fromContains);
@@ -95,12 +97,17 @@ export class MailReceivedTrigger extends Trigger {
     return this.workflows.size > 0;
   }
 
-  fire(workflows: any[], event: MailReceivedEvent, context: MailReceivedContext) {
+  /** Starts the workflows; a synchronous workflow runs to its end before this resolves. */
+  async fire(workflows: any[], event: MailReceivedEvent, context: MailReceivedContext) {
     for (const workflow of workflows) {
       const eventKey = `${MAIL_RECEIVED_TRIGGER}:${workflow.id}:${event.accountId}:${event.messageKey}`.slice(0, 255);
-      Promise.resolve(this.workflow.trigger(workflow, context, { eventKey })).catch((err: any) =>
-        this.workflow.getLogger(workflow.id).error(`"E-Mail received" could not start workflow ${workflow.id}: ${err?.message ?? err}`),
-      );
+      try {
+        await this.workflow.trigger(workflow, context, { eventKey });
+      } catch (err: any) {
+        this.workflow
+          .getLogger(workflow.id)
+          .error(`"E-Mail received" could not start workflow ${workflow.id}: ${err?.message ?? err}`);
+      }
     }
   }
 }
