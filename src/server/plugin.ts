@@ -6,7 +6,22 @@ import { registerLinking } from './linking';
 import { registerOAuthActions } from './oauth/oauthActions';
 import { registerAttachmentActions } from './attachments/attachmentActions';
 import { MailService } from './mailService';
+import { ensureIndexes } from './collections/ensureIndexes';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
+
+const MAIL_COLLECTIONS = [
+  'mailAccounts',
+  'mailMessages',
+  'mailThreads',
+  'mailAttachments',
+  'mailSyncState',
+  'mailOutbox',
+  'mailLinks',
+  'mailOAuthStates',
+  'mailMessageRefs',
+  'mailLinkCreations',
+  'mailSenderActivity',
+];
 
 export class PluginMailServer extends Plugin {
   mail!: MailService;
@@ -23,6 +38,7 @@ export class PluginMailServer extends Plugin {
     this.registerWorkflowNode();
     const background = process.env.MAILBRIDGE_BACKGROUND !== 'off';
     this.app.on('afterStart', async () => {
+      await ensureIndexes(this.app, MAIL_COLLECTIONS);
       await this.mail.start({ background });
       await this.sendMailInstruction?.recoverPendingJobs();
     });
