@@ -1,6 +1,8 @@
 import { Plugin } from '@nocobase/client';
 import { MailSettingsPage } from './settings/MailSettingsPage';
 import { NAMESPACE } from './locale';
+import { registerInboxBlocks } from './inbox';
+import { registerWorkflowNodes } from './workflow';
 
 export class PluginMailClient extends Plugin {
   async load() {
@@ -10,6 +12,8 @@ export class PluginMailClient extends Plugin {
       Component: MailSettingsPage,
       aclSnippet: 'pm.mail',
     });
+    registerInboxBlocks(this);
+    registerWorkflowNodes(this.app);
   }
 }
 

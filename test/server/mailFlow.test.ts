@@ -81,6 +81,8 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
 
     const stored = await messages().findAll({ where: { messageId } });
     expect(stored).toHaveLength(1);
+    const entry = await t.db.getModel('mailOutbox').findOne({ where: { messageId } });
+    expect(entry.get('createdById')).toBe(1);
     expect(stored[0].get('direction')).toBe('out');
 
     // The copy appended to Sent is adopted by the next sync instead of being stored twice.

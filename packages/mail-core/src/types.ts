@@ -115,6 +115,9 @@ export interface HeadersOfInterest {
   precedence?: string;
   xAutoResponseSuppress?: string;
   listId?: string;
+  /** Where the mail was delivered (the agent address of a Bcc or a forward is only visible here). */
+  deliveredTo?: string;
+  xOriginalTo?: string;
 }
 
 export interface SyncedMessage {

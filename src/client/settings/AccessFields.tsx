@@ -114,9 +114,7 @@ function RoleSelect({ id, value, onChange }: PickerProps<string>) {
       loading={roles === null}
       placeholder={t('Pick roles')}
       optionFilterProp="label"
-      options={(roles ?? [])
-        .filter((r) => r.name !== 'root')
-        .map((r) => ({ value: r.name, label: roleTitle(r, t) }))}
+      options={(roles ?? []).filter((r) => r.name !== 'root').map((r) => ({ value: r.name, label: roleTitle(r, t) }))}
     />
   );
 }
@@ -128,7 +126,9 @@ export function AccessFields() {
     <FormSection
       title={t('Who may use it')}
       testId="section-access"
-      description={t('Admins can use every account. Pick the users and roles that may also read this mailbox and send from it.')}
+      description={t(
+        'Admins can use every account. Pick the users and roles that may also read this mailbox and send from it.',
+      )}
     >
       <Row gutter={16}>
         <Col xs={24} md={12}>

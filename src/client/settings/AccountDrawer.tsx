@@ -3,7 +3,16 @@ import { Alert, Button, Drawer, Form, Space, Steps, Typography, theme } from 'an
 import { ApiOutlined, ArrowLeftOutlined } from '@ant-design/icons';
 import { useAPIClient } from '@nocobase/client';
 import { useMailTranslation } from '../locale';
-import { authorizeMicrosoft, createAccount, errorText, httpStatus, testAccount, updateAccount } from './api';
+import {
+  adminConsentUrl,
+  authorizeMicrosoft,
+  createAccount,
+  errorText,
+  getAccount,
+  httpStatus,
+  testAccount,
+  updateAccount,
+} from './api';
 import { AccountForm } from './AccountForm';
 import { AccountFormContext } from './AccountFormContext';
 import { FormSection } from './FormSection';
@@ -102,7 +111,11 @@ export function AccountDrawer({
       const values = currentValues();
       const saved = record ? await updateAccount(api, record.id, values) : await createAccount(api, values);
       onSaved(saved, creating);
-      message.success(creating ? t('Account "{{title}}" added.', { title: saved.title }) : t('Account "{{title}}" saved.', { title: saved.title }));
+      message.success(
+        creating
+          ? t('Account "{{title}}" added.', { title: saved.title })
+          : t('Account "{{title}}" saved.', { title: saved.title }),
+      );
       // A new delegated account still has to be connected, so it stays open for the "Connect with Microsoft" step.
       if (keepOpen || (creating && provider === 'ms365-delegated')) {
         setRecord(saved);
@@ -128,8 +141,31 @@ export function AccountDrawer({
       window.location.href = await authorizeMicrosoft(api, target.id);
     } catch (e) {
       setConnecting(false);
-      if (httpStatus(e) === 404) message.error(t('This server cannot connect Microsoft accounts yet (mailOAuth:authorize is missing).'));
+      if (httpStatus(e) === 404)
+        message.error(t('This server cannot connect Microsoft accounts yet (mailOAuth:authorize is missing).'));
       else message.error(errorText(e));
+    }
+  };
+
+  const grantAdminConsent = async () => {
+    if (!record) return;
+    try {
+      window.location.href = await adminConsentUrl(api, record.id);
+    } catch (e) {
+      if (httpStatus(e) === 404)
+        message.error(t('This server cannot connect Microsoft accounts yet (mailOAuth:authorize is missing).'));
+      else message.error(errorText(e));
+    }
+  };
+
+  const reloadAccount = async () => {
+    if (!record) return;
+    try {
+      const fresh = await getAccount(api, record.id);
+      setRecord(fresh);
+      onSaved(fresh, false);
+    } catch (e) {
+      message.error(errorText(e));
     }
   };
 
@@ -187,7 +223,16 @@ export function AccountDrawer({
       )}
       {provider && initialValues && (
         <AccountFormContext.Provider
-          value={{ provider, account: record, folders, connectMicrosoft, connecting, dirty }}
+          value={{
+            provider,
+            account: record,
+            folders,
+            connectMicrosoft,
+            grantAdminConsent,
+            reloadAccount,
+            connecting,
+            dirty,
+          }}
         >
           <div
             style={{

@@ -65,7 +65,11 @@ export function AccountFields() {
           </Form.Item>
         </Col>
         <Col xs={24} md={12}>
-          <Form.Item name="title" label={t('Display name')} tooltip={t('How the account is listed; the e-mail address when empty.')}>
+          <Form.Item
+            name="title"
+            label={t('Display name')}
+            tooltip={t('How the account is listed; the e-mail address when empty.')}
+          >
             <Input placeholder={t('e.g. Sales team')} maxLength={120} />
           </Form.Item>
         </Col>
@@ -81,14 +85,22 @@ export function AccountFields() {
           />
         </Form.Item>
       )}
-      {withServers && note && <Alert type="info" showIcon message={t(note)} style={{ marginTop: -8, marginBottom: 24 }} />}
+      {withServers && note && (
+        <Alert type="info" showIcon message={t(note)} style={{ marginTop: -8, marginBottom: 24 }} />
+      )}
       <Form.Item
         name="aliases"
         label={t('Also sends as')}
         tooltip={t('Further addresses of this mailbox that users may pick as sender.')}
         rules={[rules.addressList(t)]}
       >
-        <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',', ';', ' ']} placeholder={t('Type an address and press Enter')} />
+        <Select
+          mode="tags"
+          open={false}
+          suffixIcon={null}
+          tokenSeparators={[',', ';', ' ']}
+          placeholder={t('Type an address and press Enter')}
+        />
       </Form.Item>
     </FormSection>
   );

@@ -27,7 +27,15 @@ export function AccountForm({
   const isMicrosoft = provider === 'ms365-app' || provider === 'ms365-delegated';
   const showSync = canSync(provider) && (!isMicrosoft || presetReads(preset));
   return (
-    <Form form={form} layout="vertical" initialValues={initialValues} requiredMark autoComplete="off" onValuesChange={onValuesChange} data-testid="account-form">
+    <Form
+      form={form}
+      layout="vertical"
+      initialValues={initialValues}
+      requiredMark
+      autoComplete="off"
+      onValuesChange={onValuesChange}
+      data-testid="account-form"
+    >
       <AccountFields />
       <ProviderFields provider={provider} />
       <AccessFields />

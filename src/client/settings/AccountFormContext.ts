@@ -9,6 +9,9 @@ export interface AccountFormContextValue {
   /** folders the last connection test found, offered in the Sync section */
   folders: FolderInfo[];
   connectMicrosoft(): void;
+  grantAdminConsent(): void;
+  /** re-reads the saved account (after a sign-in that changed it) */
+  reloadAccount(): void;
   connecting: boolean;
   /** the form has changes that are not saved yet */
   dirty: boolean;

@@ -35,7 +35,10 @@ export function AccountStatus({ account, pending }: { account: MailAccount; pend
       <div data-testid="account-status" data-status="syncing" style={{ whiteSpace: 'nowrap' }}>
         <Badge status="processing" text={t('status.syncing')} />
         {(progress?.folder || counts) && (
-          <Typography.Text type="secondary" style={{ display: 'block', fontSize: 12, marginLeft: 14, whiteSpace: 'normal', maxWidth: 220 }}>
+          <Typography.Text
+            type="secondary"
+            style={{ display: 'block', fontSize: 12, marginLeft: 14, whiteSpace: 'normal', maxWidth: 220 }}
+          >
             {[progress?.folder, counts].filter(Boolean).join(' · ')}
           </Typography.Text>
         )}

@@ -44,7 +44,9 @@ function LastError({ account }: { account: MailAccount }) {
   const { t } = useMailTranslation();
   if (!account.lastError) return null;
   const times =
-    account.consecutiveFailures && account.consecutiveFailures > 1 ? ` (${t('{{n}}× in a row', { n: account.consecutiveFailures })})` : '';
+    account.consecutiveFailures && account.consecutiveFailures > 1
+      ? ` (${t('{{n}}× in a row', { n: account.consecutiveFailures })})`
+      : '';
   return (
     <Typography.Text
       type="danger"
@@ -115,11 +117,17 @@ export function AccountsTable({
         <Space direction="vertical" size={0}>
           <AccountStatus account={a} pending={pendingSyncs.has(String(a.id))} />
           {!isSyncing(a, pendingSyncs.has(String(a.id))) && <LastError account={a} />}
-          {a.provider === 'ms365-delegated' && (a.status === 'needs-reconnect' || !a.settings?.grantedScopes?.length) && (
-            <Button type="link" size="small" style={{ padding: 0, height: 'auto', marginLeft: 14 }} onClick={() => actions.onConnect(a)}>
-              {t('Connect with Microsoft')}
-            </Button>
-          )}
+          {a.provider === 'ms365-delegated' &&
+            (a.status === 'needs-reconnect' || !a.settings?.grantedScopes?.length) && (
+              <Button
+                type="link"
+                size="small"
+                style={{ padding: 0, height: 'auto', marginLeft: 14 }}
+                onClick={() => actions.onConnect(a)}
+              >
+                {t('Connect with Microsoft')}
+              </Button>
+            )}
         </Space>
       ),
     },
@@ -133,7 +141,11 @@ export function AccountsTable({
       key: 'actions',
       render: (_, a) => {
         const syncing = isSyncing(a, pendingSyncs.has(String(a.id)));
-        const syncBlocked = !accountSyncs(a) ? t('This account only sends mail.') : a.enabled === false ? t('The account is inactive.') : null;
+        const syncBlocked = !accountSyncs(a)
+          ? t('This account only sends mail.')
+          : a.enabled === false
+            ? t('The account is inactive.')
+            : null;
         return (
           <Space size={10} wrap={false} style={{ whiteSpace: 'nowrap' }}>
             <Typography.Link onClick={() => actions.onEdit(a)}>{t('Edit')}</Typography.Link>
@@ -173,7 +185,11 @@ export function AccountsTable({
       dataSource={accounts}
       locale={{
         emptyText: (
-          <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('No mail accounts yet')} style={{ margin: '24px 0' }}>
+          <Empty
+            image={Empty.PRESENTED_IMAGE_SIMPLE}
+            description={t('No mail accounts yet')}
+            style={{ margin: '24px 0' }}
+          >
             <Button icon={<PlusOutlined />} onClick={onAdd}>
               {t('Add account')}
             </Button>

@@ -37,7 +37,11 @@ export function FormSection({
       {description && (
         <Typography.Paragraph
           type="secondary"
-          style={{ marginBottom: token.margin, paddingBottom: 8, borderBottom: `1px solid ${token.colorBorderSecondary}` }}
+          style={{
+            marginBottom: token.margin,
+            paddingBottom: 8,
+            borderBottom: `1px solid ${token.colorBorderSecondary}`,
+          }}
         >
           {description}
         </Typography.Paragraph>

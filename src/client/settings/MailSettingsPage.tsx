@@ -18,7 +18,11 @@ function readOAuthReturn(): { connected?: string; oauthError?: string } {
     params.delete('connected');
     params.delete('oauthError');
     const rest = params.toString();
-    window.history.replaceState(window.history.state, '', window.location.pathname + (rest ? `?${rest}` : '') + window.location.hash);
+    window.history.replaceState(
+      window.history.state,
+      '',
+      window.location.pathname + (rest ? `?${rest}` : '') + window.location.hash,
+    );
   }
   return out;
 }
@@ -26,15 +30,22 @@ function readOAuthReturn(): { connected?: string; oauthError?: string } {
 function MailSettingsContent() {
   const { t } = useMailTranslation();
   const [pendingSyncs, setPendingSyncs] = useState<ReadonlySet<string>>(new Set());
-  const { accounts, loading, loaded, error, refresh } = useMailAccounts(pendingSyncs);
-  const [drawer, setDrawer] = useState<{ open: boolean; account: MailAccount | null; key: number }>({ open: false, account: null, key: 0 });
+  const { accounts, loading, loaded, error, refresh, watchNew } = useMailAccounts(pendingSyncs);
+  const [drawer, setDrawer] = useState<{ open: boolean; account: MailAccount | null; key: number }>({
+    open: false,
+    account: null,
+    key: 0,
+  });
   const [testing, setTesting] = useState<MailAccount | null>(null);
   const [oauth] = useState(readOAuthReturn);
   const [oauthError, setOauthError] = useState(oauth.oauthError);
   const announced = useRef(false);
 
   const openAdd = useCallback(() => setDrawer((d) => ({ open: true, account: null, key: d.key + 1 })), []);
-  const openEdit = useCallback((account: MailAccount) => setDrawer((d) => ({ open: true, account, key: d.key + 1 })), []);
+  const openEdit = useCallback(
+    (account: MailAccount) => setDrawer((d) => ({ open: true, account, key: d.key + 1 })),
+    [],
+  );
   const closeDrawer = useCallback(() => setDrawer((d) => ({ ...d, open: false })), []);
   const actions = useAccountActions({ refresh, setPendingSyncs, onEdit: openEdit, onTest: setTesting });
 
@@ -47,12 +58,22 @@ function MailSettingsContent() {
 
   return (
     <Card bordered={false} data-testid="mail-settings">
-      <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'flex-start', gap: 16, marginBottom: 16 }}>
+      <div
+        style={{
+          display: 'flex',
+          justifyContent: 'space-between',
+          alignItems: 'flex-start',
+          gap: 16,
+          marginBottom: 16,
+        }}
+      >
         <div style={{ minWidth: 0 }}>
           <Typography.Title level={4} style={{ marginTop: 0, marginBottom: 4 }}>
             {t('Mail accounts')}
           </Typography.Title>
-          <Typography.Text type="secondary">{t('Connect the mailboxes this workspace sends and receives mail through.')}</Typography.Text>
+          <Typography.Text type="secondary">
+            {t('Connect the mailboxes this workspace sends and receives mail through.')}
+          </Typography.Text>
         </div>
         <Space>
           <Button icon={<ReloadOutlined />} onClick={() => refresh()}>
@@ -75,14 +96,31 @@ function MailSettingsContent() {
           data-testid="oauth-error"
         />
       )}
-      {error && <Alert type="error" showIcon message={t('The accounts could not be loaded.')} description={error} style={{ marginBottom: 16 }} />}
-      <AccountsTable accounts={accounts} loading={loading} pendingSyncs={pendingSyncs} actions={actions} onAdd={openAdd} />
+      {error && (
+        <Alert
+          type="error"
+          showIcon
+          message={t('The accounts could not be loaded.')}
+          description={error}
+          style={{ marginBottom: 16 }}
+        />
+      )}
+      <AccountsTable
+        accounts={accounts}
+        loading={loading}
+        pendingSyncs={pendingSyncs}
+        actions={actions}
+        onAdd={openAdd}
+      />
       <AccountDrawer
         key={drawer.key}
         open={drawer.open}
         account={drawer.account}
         onClose={closeDrawer}
-        onSaved={() => refresh({ silent: true })}
+        onSaved={() => {
+          watchNew();
+          refresh({ silent: true });
+        }}
       />
       <TestAccountModal account={testing} onClose={() => setTesting(null)} />
     </Card>

@@ -27,10 +27,11 @@ async function copyText(text: string): Promise<boolean> {
 }
 
 /** The redirect URI to register in Entra ID, read-only, with a copy button. */
-export function RedirectUri() {
+export function RedirectUri({ value }: { value?: string }) {
   const { t } = useMailTranslation();
   const message = useMessage();
-  const uri = redirectUri();
+  // once connected, the server remembers the URI it used; before that it is this server's callback
+  const uri = value || redirectUri();
   return (
     <Form.Item
       label={t('Redirect URI')}

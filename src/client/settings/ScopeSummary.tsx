@@ -4,7 +4,15 @@ import { useMailTranslation } from '../locale';
 import { requestedScopes, ScopePreset } from './providerCatalog';
 
 /** "Will request: Mail.Read, …" for the chosen scope preset plus the extra scopes. */
-export function ScopeSummary({ kind, preset, extraScopes }: { kind: 'app' | 'delegated'; preset?: ScopePreset; extraScopes?: string[] }) {
+export function ScopeSummary({
+  kind,
+  preset,
+  extraScopes,
+}: {
+  kind: 'app' | 'delegated';
+  preset?: ScopePreset;
+  extraScopes?: string[];
+}) {
   const { t } = useMailTranslation();
   const scopes = requestedScopes(kind, preset, extraScopes);
   return (

@@ -21,7 +21,12 @@ function SecretField({ id, value, onChange, isSet, removable, placeholder }: Sec
     return (
       <Space data-secret-state="removing">
         <Typography.Text type="warning">{t('Will be removed when you save.')}</Typography.Text>
-        <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onChange?.(undefined as unknown as string)}>
+        <Button
+          type="link"
+          size="small"
+          style={{ padding: 0 }}
+          onClick={() => onChange?.(undefined as unknown as string)}
+        >
           {t('Undo')}
         </Button>
       </Space>
@@ -33,7 +38,7 @@ function SecretField({ id, value, onChange, isSet, removable, placeholder }: Sec
       value={value ?? ''}
       onChange={(e) => onChange?.(e.target.value)}
       autoComplete="new-password"
-      placeholder={isSet ? t('Set — leave empty to keep') : placeholder ?? t('Not set')}
+      placeholder={isSet ? t('Set — leave empty to keep') : (placeholder ?? t('Not set'))}
       data-secret-state={isSet ? 'set' : 'unset'}
     />
   );
@@ -59,7 +64,16 @@ export interface SecretInputProps {
   rules?: Rule[];
 }
 
-export function SecretInput({ name, label, isSet = false, required = false, removable = false, placeholder, extra, rules = [] }: SecretInputProps) {
+export function SecretInput({
+  name,
+  label,
+  isSet = false,
+  required = false,
+  removable = false,
+  placeholder,
+  extra,
+  rules = [],
+}: SecretInputProps) {
   const { t } = useMailTranslation();
   const mustEnter = required && !isSet;
   return (
@@ -68,10 +82,7 @@ export function SecretInput({ name, label, isSet = false, required = false, remo
       label={label}
       extra={extra}
       required={required}
-      rules={[
-        ...(mustEnter ? [requiredRule(t, label)] : []),
-        ...rules,
-      ]}
+      rules={[...(mustEnter ? [requiredRule(t, label)] : []), ...rules]}
     >
       <SecretField isSet={isSet} removable={removable && !required} placeholder={placeholder} />
     </Form.Item>

@@ -5,7 +5,12 @@ import type { AccountValues, MailAccount, SyncResult, TestResult } from './types
 const quiet = { skipNotify: true } as const;
 
 export async function listAccounts(api: APIClient): Promise<MailAccount[]> {
-  const res = await api.request<MailAccount[]>({ url: 'mailAccounts:list', method: 'get', params: { pageSize: 200 }, ...quiet });
+  const res = await api.request<MailAccount[]>({
+    url: 'mailAccounts:list',
+    method: 'get',
+    params: { pageSize: 200 },
+    ...quiet,
+  });
   return res.data.data ?? [];
 }
 
@@ -14,7 +19,11 @@ export async function createAccount(api: APIClient, values: AccountValues): Prom
   return res.data.data;
 }
 
-export async function updateAccount(api: APIClient, id: MailAccount['id'], values: AccountValues): Promise<MailAccount> {
+export async function updateAccount(
+  api: APIClient,
+  id: MailAccount['id'],
+  values: AccountValues,
+): Promise<MailAccount> {
   const res = await api.request<MailAccount>({
     url: 'mailAccounts:update',
     method: 'post',
@@ -42,13 +51,67 @@ export async function testAccount(api: APIClient, id?: MailAccount['id'], values
 }
 
 export async function syncAccountNow(api: APIClient, id: MailAccount['id']): Promise<SyncResult> {
-  const res = await api.request<SyncResult>({ url: 'mailAccounts:syncNow', method: 'post', params: { filterByTk: id }, ...quiet });
+  const res = await api.request<SyncResult>({
+    url: 'mailAccounts:syncNow',
+    method: 'post',
+    params: { filterByTk: id },
+    ...quiet,
+  });
   return res.data.data;
 }
 
 export async function authorizeMicrosoft(api: APIClient, id: MailAccount['id']): Promise<string> {
-  const res = await api.request<{ url: string }>({ url: 'mailOAuth:authorize', method: 'post', params: { accountId: id }, ...quiet });
+  const res = await api.request<{ url: string }>({
+    url: 'mailOAuth:authorize',
+    method: 'post',
+    params: { accountId: id },
+    ...quiet,
+  });
   return res.data.data.url;
+}
+
+/** Admin consent for the app in Entra ID (delegated accounts). */
+export async function adminConsentUrl(api: APIClient, id: MailAccount['id']): Promise<string> {
+  const res = await api.request<{ url: string }>({
+    url: 'mailOAuth:adminConsent',
+    method: 'post',
+    params: { accountId: id },
+    ...quiet,
+  });
+  return res.data.data.url;
+}
+
+export interface PasswordConnectResult {
+  ok: boolean;
+  connectedAs?: string;
+  grantedScopes?: string[];
+  error?: { code?: string; message: string; hint?: string };
+}
+
+/** The opt-in ROPC fallback: the password goes to Entra ID once and is not stored. */
+export async function connectWithPassword(
+  api: APIClient,
+  id: MailAccount['id'],
+  values: { username: string; password: string },
+): Promise<PasswordConnectResult> {
+  const res = await api.request<PasswordConnectResult>({
+    url: 'mailOAuth:connectWithPassword',
+    method: 'post',
+    params: { filterByTk: id },
+    data: values,
+    ...quiet,
+  });
+  return res.data.data;
+}
+
+export async function getAccount(api: APIClient, id: MailAccount['id']): Promise<MailAccount> {
+  const res = await api.request<MailAccount>({
+    url: 'mailAccounts:get',
+    method: 'get',
+    params: { filterByTk: id },
+    ...quiet,
+  });
+  return res.data.data;
 }
 
 export interface UserOption {
@@ -62,12 +125,23 @@ export async function listUsers(api: APIClient, search: string, ids?: Array<numb
   const filter = ids
     ? { id: { $in: ids } }
     : search
-      ? { $or: [{ nickname: { $includes: search } }, { email: { $includes: search } }, { username: { $includes: search } }] }
+      ? {
+          $or: [
+            { nickname: { $includes: search } },
+            { email: { $includes: search } },
+            { username: { $includes: search } },
+          ],
+        }
       : undefined;
   const res = await api.request<UserOption[]>({
     url: 'users:list',
     method: 'get',
-    params: { pageSize: 50, fields: ['id', 'nickname', 'username', 'email'], sort: ['nickname'], ...(filter ? { filter } : {}) },
+    params: {
+      pageSize: 50,
+      fields: ['id', 'nickname', 'username', 'email'],
+      sort: ['nickname'],
+      ...(filter ? { filter } : {}),
+    },
     ...quiet,
   });
   return res.data.data ?? [];
@@ -79,7 +153,12 @@ export interface RoleOption {
 }
 
 export async function listRoles(api: APIClient): Promise<RoleOption[]> {
-  const res = await api.request<RoleOption[]>({ url: 'roles:list', method: 'get', params: { paginate: false }, ...quiet });
+  const res = await api.request<RoleOption[]>({
+    url: 'roles:list',
+    method: 'get',
+    params: { paginate: false },
+    ...quiet,
+  });
   return res.data.data ?? [];
 }
 

@@ -12,13 +12,21 @@ export function isAddress(value: string): boolean {
   return ADDRESS.test(value.trim());
 }
 
-export const required = (t: T, label: string): Rule => ({ required: true, whitespace: true, message: t('{{label}} is required.', { label }) });
+export const required = (t: T, label: string): Rule => ({
+  required: true,
+  whitespace: true,
+  message: t('{{label}} is required.', { label }),
+});
 
-export const requiredChoice = (t: T, label: string): Rule => ({ required: true, message: t('{{label}} is required.', { label }) });
+export const requiredChoice = (t: T, label: string): Rule => ({
+  required: true,
+  message: t('{{label}} is required.', { label }),
+});
 
 export const address = (t: T): Rule => ({
   validator: async (_, value) => {
-    if (value && !isAddress(String(value))) throw new Error(t('Enter a valid e-mail address, such as name@example.com.'));
+    if (value && !isAddress(String(value)))
+      throw new Error(t('Enter a valid e-mail address, such as name@example.com.'));
   },
 });
 
@@ -32,15 +40,18 @@ export const addressList = (t: T): Rule => ({
 export const host = (t: T): Rule => ({
   validator: async (_, value) => {
     const v = String(value ?? '').trim();
-    if (v && (!HOST.test(v) || v.includes('://'))) throw new Error(t('Enter the server name only, such as mail.example.com.'));
+    if (v && (!HOST.test(v) || v.includes('://')))
+      throw new Error(t('Enter the server name only, such as mail.example.com.'));
   },
 });
 
 export const port = (t: T): Rule => ({
   validator: async (_, value) => {
-    if (value === undefined || value === null || value === '') throw new Error(t('{{label}} is required.', { label: t('Port') }));
+    if (value === undefined || value === null || value === '')
+      throw new Error(t('{{label}} is required.', { label: t('Port') }));
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(t('The port must be a whole number from 1 to 65535.'));
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new Error(t('The port must be a whole number from 1 to 65535.'));
   },
 });
 
@@ -64,6 +75,7 @@ export const range = (t: T, min: number, max: number): Rule => ({
   validator: async (_, value) => {
     if (value === undefined || value === null || value === '') return;
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(t('Enter a whole number from {{min}} to {{max}}.', { min, max }));
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(t('Enter a whole number from {{min}} to {{max}}.', { min, max }));
   },
 });

@@ -103,7 +103,11 @@ function providerSettings(provider: ProviderKey, s: Record<string, any>, stored:
         sync: sync(stored.sync, s.sync),
       };
     case 'ses':
-      return { region: trim(s.region), accessKeyId: trim(s.accessKeyId), configurationSetName: optional(s.configurationSetName) };
+      return {
+        region: trim(s.region),
+        accessKeyId: trim(s.accessKeyId),
+        configurationSetName: optional(s.configurationSetName),
+      };
     case 'sendgrid': {
       const categories = list(s.categories);
       return { categories: categories.length ? categories : undefined };
@@ -114,7 +118,7 @@ function providerSettings(provider: ProviderKey, s: Record<string, any>, stored:
 }
 
 /** Only what the admin typed: '' keeps the stored secret, null removes it. */
-function typedSecrets(provider: ProviderKey, v: AccountFormValues, account?: MailAccount) {
+function typedSecrets(provider: ProviderKey, v: AccountFormValues) {
   const info = providerInfo(provider);
   const out: Partial<Record<SecretName, string | null>> = {};
   for (const name of info?.secrets ?? []) {
@@ -122,16 +126,11 @@ function typedSecrets(provider: ProviderKey, v: AccountFormValues, account?: Mai
     if (value === null) out[name] = null;
     else if (typeof value === 'string' && value !== '') out[name] = value;
   }
-  // Turning the password fallback off removes the stored password with it.
-  if (provider === 'ms365-delegated' && !v.settings?.allowRopc) {
-    if (account?.secretsSet?.ropcPassword) out.ropcPassword = null;
-    else delete out.ropcPassword;
-  }
   return out;
 }
 
 export function toAccountValues(provider: ProviderKey, v: AccountFormValues, account?: MailAccount): AccountValues {
-  const stored = account?.provider === provider ? account.settings ?? {} : {};
+  const stored = account?.provider === provider ? (account.settings ?? {}) : {};
   const address = String(trim(v.address) ?? '');
   const settings = { ...stored, ...providerSettings(provider, v.settings ?? {}, stored, address) };
   return {
@@ -143,6 +142,6 @@ export function toAccountValues(provider: ProviderKey, v: AccountFormValues, acc
     settings,
     userIds: v.userIds ?? [],
     roleNames: v.roleNames ?? [],
-    secrets: typedSecrets(provider, v, account),
+    secrets: typedSecrets(provider, v),
   };
 }

@@ -27,9 +27,16 @@ export const PROVIDERS: ProviderInfo[] = [
     description: 'Signs in as a user with Microsoft (OAuth). Best for personal and shared mailboxes.',
     sends: true,
     receives: true,
-    secrets: ['clientSecret', 'ropcPassword'],
-    optionalSecrets: ['clientSecret', 'ropcPassword'],
-    defaults: () => ({ tenantId: '', clientId: '', scopePreset: 'read-send', extraScopes: [], allowRopc: false, sync: { ...SYNC_DEFAULTS } }),
+    secrets: ['clientSecret'],
+    optionalSecrets: ['clientSecret'],
+    defaults: () => ({
+      tenantId: '',
+      clientId: '',
+      scopePreset: 'read-send',
+      extraScopes: [],
+      allowRopc: false,
+      sync: { ...SYNC_DEFAULTS },
+    }),
   },
   {
     key: 'ms365-app',
@@ -170,7 +177,11 @@ export const APP_SCOPES: Record<ScopePreset, string[]> = {
   'read-send': ['Mail.Send', 'Mail.ReadWrite', 'User.Read.All'],
 };
 
-export function requestedScopes(kind: 'app' | 'delegated', preset: ScopePreset | undefined, extra: string[] | undefined): string[] {
+export function requestedScopes(
+  kind: 'app' | 'delegated',
+  preset: ScopePreset | undefined,
+  extra: string[] | undefined,
+): string[] {
   const base = (kind === 'app' ? APP_SCOPES : DELEGATED_SCOPES)[preset ?? 'read-send'] ?? [];
   return [...new Set([...base, ...(extra ?? []).map((s) => s.trim()).filter(Boolean)])];
 }

@@ -3,7 +3,7 @@ export type ProviderKey = 'ms365-delegated' | 'ms365-app' | 'smtp-imap' | 'smtp'
 
 export type AccountStatusValue = 'new' | 'ok' | 'error' | 'needs-reconnect';
 
-export type SecretName = 'password' | 'clientSecret' | 'secretAccessKey' | 'apiKey' | 'ropcPassword';
+export type SecretName = 'password' | 'clientSecret' | 'secretAccessKey' | 'apiKey';
 
 export interface SyncProgress {
   state: 'syncing';
@@ -61,8 +61,14 @@ export interface TestStep {
   name: string;
   ok: boolean;
   ms?: number;
-  error?: MailErrorInfo;
+  error?: MailErrorInfo & { needsReconnect?: boolean };
   folders?: FolderInfo[];
+  /** SES: sending status and quota */
+  account?: { sendingEnabled?: boolean; productionAccess?: boolean; summary?: string };
+  /** SendGrid: the API key's scopes */
+  scopes?: string[];
+  /** Microsoft 365: granted permissions, mailbox … */
+  detail?: Record<string, any>;
 }
 
 export interface TestResult {

@@ -44,14 +44,26 @@ export function useAccountActions({
         try {
           const result = await syncAccountNow(api, account.id);
           const totals = (result.folders ?? []).reduce(
-            (sum, f) => ({ added: sum.added + f.added, changed: sum.changed + f.changed, deleted: sum.deleted + f.deleted }),
+            (sum, f) => ({
+              added: sum.added + f.added,
+              changed: sum.changed + f.changed,
+              deleted: sum.deleted + f.deleted,
+            }),
             { added: 0, changed: 0, deleted: 0 },
           );
-          if (result.skipped === 'busy') message.info(t('A sync of "{{title}}" is already running.', { title: account.title }));
-          else if (result.skipped === 'disabled') message.warning(t('"{{title}}" is inactive; activate it to sync.', { title: account.title }));
-          else if (result.skipped === 'send-only') message.info(t('"{{title}}" only sends mail; there is nothing to sync.', { title: account.title }));
+          if (result.skipped === 'busy')
+            message.info(t('A sync of "{{title}}" is already running.', { title: account.title }));
+          else if (result.skipped === 'disabled')
+            message.warning(t('"{{title}}" is inactive; activate it to sync.', { title: account.title }));
+          else if (result.skipped === 'send-only')
+            message.info(t('"{{title}}" only sends mail; there is nothing to sync.', { title: account.title }));
           else if (result.ok)
-            message.success(t('"{{title}}" is up to date: {{added}} new, {{changed}} changed, {{deleted}} deleted.', { title: account.title, ...totals }));
+            message.success(
+              t('"{{title}}" is up to date: {{added}} new, {{changed}} changed, {{deleted}} deleted.', {
+                title: account.title,
+                ...totals,
+              }),
+            );
           else
             message.error({
               content: [result.error?.message ?? t('The sync failed.'), result.error?.hint].filter(Boolean).join(' — '),
@@ -77,7 +89,8 @@ export function useAccountActions({
         try {
           window.location.href = await authorizeMicrosoft(api, account.id);
         } catch (e) {
-          if (httpStatus(e) === 404) message.error(t('This server cannot connect Microsoft accounts yet (mailOAuth:authorize is missing).'));
+          if (httpStatus(e) === 404)
+            message.error(t('This server cannot connect Microsoft accounts yet (mailOAuth:authorize is missing).'));
           else message.error(errorText(e));
         }
       },

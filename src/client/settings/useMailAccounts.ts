@@ -1,11 +1,19 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useAPIClient } from '@nocobase/client';
 import { errorText, listAccounts } from './api';
+import { accountSyncs } from './providerCatalog';
 import type { MailAccount } from './types';
 
 const POLL_MS = 5000;
+/** how long after a change the list waits for the scheduler's first sync of a new account */
+const WATCH_NEW_MS = 120000;
 
-/** The account list; re-read every 5 s while an account syncs (or a sync started here is still running). */
+const awaitsFirstSync = (a: MailAccount) => a.status === 'new' && a.enabled !== false && accountSyncs(a);
+
+/**
+ * The account list; re-read every 5 s while an account syncs (or a sync started here is still running), and for
+ * two minutes after a change while a new account waits for its first sync.
+ */
 export function useMailAccounts(pendingSyncs: ReadonlySet<string>) {
   const api = useAPIClient();
   const [accounts, setAccounts] = useState<MailAccount[]>([]);
@@ -45,12 +53,21 @@ export function useMailAccounts(pendingSyncs: ReadonlySet<string>) {
     refresh();
   }, [refresh]);
 
-  const anySyncing = pendingSyncs.size > 0 || accounts.some((a) => a.syncProgress?.state === 'syncing');
+  const [watchingNew, setWatchingNew] = useState(false);
+  const watchNew = useCallback(() => setWatchingNew(true), []);
   useEffect(() => {
-    if (!anySyncing) return;
+    if (!watchingNew) return;
+    const timer = setTimeout(() => setWatchingNew(false), WATCH_NEW_MS);
+    return () => clearTimeout(timer);
+  }, [watchingNew]);
+
+  const anySyncing = pendingSyncs.size > 0 || accounts.some((a) => a.syncProgress?.state === 'syncing');
+  const poll = anySyncing || (watchingNew && accounts.some(awaitsFirstSync));
+  useEffect(() => {
+    if (!poll) return;
     const timer = setInterval(() => refresh({ silent: true }), POLL_MS);
     return () => clearInterval(timer);
-  }, [anySyncing, refresh]);
+  }, [poll, refresh]);
 
-  return { accounts, loading, loaded, error, refresh };
+  return { accounts, loading, loaded, error, refresh, watchNew };
 }

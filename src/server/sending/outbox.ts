@@ -72,17 +72,23 @@ export class Outbox {
     }
     assertSafeHeaders(toOutgoing(message));
     message.messageId = ensureMessageId(toOutgoing(message));
-    return this.model.create({
-      accountId: input.accountId,
-      state: 'queued',
-      message,
-      messageId: message.messageId,
-      source: input.source ?? 'api',
-      createdById: input.createdById ?? null,
-      jobId: input.jobId ?? null,
-      link: input.link ?? null,
-      nextAttemptAt: new Date(),
-    });
+    return this.model.create(
+      {
+        accountId: input.accountId,
+        state: 'queued',
+        message,
+        messageId: message.messageId,
+        source: input.source ?? 'api',
+        createdById: input.createdById ?? null,
+        jobId: input.jobId ?? null,
+        link: input.link ?? null,
+        nextAttemptAt: new Date(),
+      },
+      {
+        // NocoBase's createdBy field takes its value from the request context, not from the values.
+        context: input.createdById ? { state: { currentUser: { id: input.createdById } } } : undefined,
+      },
+    );
   }
 
   /** Sends everything due, one entry at a time; concurrent calls share one run. */
@@ -96,6 +102,8 @@ export class Outbox {
   }
 
   private async drainDue() {
+    // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
+    await this.recoverInterrupted();
     for (;;) {
       const due = await this.model.findAll({
         where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
@@ -124,8 +132,25 @@ export class Outbox {
     if (!(await this.claim(id))) return this.model.findByPk(id);
     const entry: any = await this.model.findByPk(id);
     const account = await this.app.db.getRepository('mailAccounts').findOne({ filterByTk: entry.get('accountId') });
+    // While this node is sending, the lease is kept fresh: only an entry whose node is gone runs out of it.
+    const heartbeat = setInterval(
+      () => {
+        this.model
+          .update(
+            { leaseUntil: new Date(Date.now() + this.options.sendLeaseMs) },
+            { where: { id, state: 'sending' }, silent: true },
+          )
+          .catch(() => undefined);
+      },
+      Math.max(250, Math.floor(this.options.sendLeaseMs / 3)),
+    );
+    heartbeat.unref?.();
     try {
-      if (!account) throw Object.assign(new Error('The mail account no longer exists.'), { code: 'PROVIDER_ERROR', retryable: false });
+      if (!account)
+        throw Object.assign(new Error('The mail account no longer exists.'), {
+          code: 'PROVIDER_ERROR',
+          retryable: false,
+        });
       const message = toOutgoing(entry.get('message'));
       const transport = await this.engine.transport(account);
       const result = await transport.send(message);
@@ -142,6 +167,8 @@ export class Outbox {
       });
     } catch (err: any) {
       await this.recordFailure(entry, err);
+    } finally {
+      clearInterval(heartbeat);
     }
     if (entry.get('state') === 'sent') {
       // The mail is out: a failure from here on must not put it back in the queue.
@@ -155,10 +182,12 @@ export class Outbox {
 
   private async recordFailure(entry: any, err: any) {
     if (err.needsReconnect) {
-      await this.app.db.getModel('mailAccounts').update(
-        { status: 'needs-reconnect', lastError: [err.message, err.hint].filter(Boolean).join(' — ') },
-        { where: { id: entry.get('accountId') }, hooks: false, silent: true },
-      );
+      await this.app.db
+        .getModel('mailAccounts')
+        .update(
+          { status: 'needs-reconnect', lastError: [err.message, err.hint].filter(Boolean).join(' — ') },
+          { where: { id: entry.get('accountId') }, hooks: false, silent: true },
+        );
     }
     const retryable = err.retryable === true && entry.get('attempts') < this.options.maxAttempts;
     const delayMs = err.retryAfterMs ?? Math.min(60_000 * 2 ** (entry.get('attempts') - 1), 3_600_000);
@@ -262,17 +291,25 @@ export class Outbox {
   /** Entries a crashed node left in "sending": their outcome is unknown, so they wait for a person. */
   async recoverInterrupted() {
     const stale = await this.model.findAll({ where: { state: 'sending', leaseUntil: { [Op.lt]: new Date() } } });
+    let recovered = 0;
     for (const entry of stale) {
-      await entry.update({
-        state: 'failed',
-        errorCode: 'INTERRUPTED',
-        lastError:
-          'Sending was interrupted; the mail may or may not have been delivered. Check the Sent folder before retrying.',
-        leaseUntil: null,
-      });
+      // conditional, like the claim: when several nodes find the same entry, one of them marks and reports it
+      const [count] = await this.model.update(
+        {
+          state: 'failed',
+          errorCode: 'INTERRUPTED',
+          lastError:
+            'Sending was interrupted; the mail may or may not have been delivered. Check the Sent folder before retrying.',
+          leaseUntil: null,
+        },
+        { where: { id: entry.get('id'), state: 'sending', leaseUntil: { [Op.lt]: new Date() } } },
+      );
+      if (count !== 1) continue;
+      await entry.reload();
       await this.notify(entry);
+      recovered++;
     }
-    return stale.length;
+    return recovered;
   }
 
   /** Puts a failed entry back in the queue with its original Message-ID. Sent entries are never resent. */

@@ -44,7 +44,13 @@ export function Ms365AppFields() {
       description={t('From Entra ID → App registrations → your app → Overview and → Certificates & secrets.')}
     >
       <TenantAndClient allowCommon={false} />
-      <SecretInput name="clientSecret" label={t('Client secret')} required isSet={Boolean(account?.secretsSet?.clientSecret)} extra={t('The secret value, not the secret ID.')} />
+      <SecretInput
+        name="clientSecret"
+        label={t('Client secret')}
+        required
+        isSet={Boolean(account?.secretsSet?.clientSecret)}
+        extra={t('The secret value, not the secret ID.')}
+      />
       <Form.Item
         name={['settings', 'mailbox']}
         label={t('Mailbox')}
@@ -53,7 +59,8 @@ export function Ms365AppFields() {
           {
             validator: async (_, value) => {
               const v = String(value ?? '').trim();
-              if (v && v.includes('@') && !rules.isAddress(v)) throw new Error(t('Enter a valid e-mail address, such as name@example.com.'));
+              if (v && v.includes('@') && !rules.isAddress(v))
+                throw new Error(t('Enter a valid e-mail address, such as name@example.com.'));
             },
           },
         ]}

@@ -13,7 +13,7 @@ import { ScopeFields } from './ScopeFields';
 /** Microsoft 365 delegated: the Entra ID app, its redirect URI, permissions, the optional password fallback. */
 export function Ms365DelegatedFields() {
   const { t } = useMailTranslation();
-  const { account, connectMicrosoft, connecting, dirty } = useAccountForm();
+  const { account, connectMicrosoft, grantAdminConsent, reloadAccount, connecting, dirty } = useAccountForm();
   const allowRopc = Form.useWatch(['settings', 'allowRopc']);
   const preset = Form.useWatch(['settings', 'scopePreset']);
   const extra = Form.useWatch(['settings', 'extraScopes']);
@@ -34,7 +34,7 @@ export function Ms365DelegatedFields() {
           placeholder={t('Optional for public client apps')}
           extra={t('The secret value, not the secret ID.')}
         />
-        <RedirectUri />
+        <RedirectUri value={account?.settings?.redirectUri} />
         <ScopeFields kind="delegated" />
         <Form.Item
           name={['settings', 'allowRopc']}
@@ -44,21 +44,13 @@ export function Ms365DelegatedFields() {
         >
           <Switch />
         </Form.Item>
-        {allowRopc && (
-          <>
-            <Alert
-              type="warning"
-              showIcon
-              style={{ marginTop: -8, marginBottom: 16 }}
-              message={t('The mailbox password is stored (encrypted) and used when the sign-in with Microsoft cannot be refreshed.')}
-            />
-            <SecretInput
-              name="ropcPassword"
-              label={t('Mailbox password')}
-              removable
-              isSet={Boolean(account?.secretsSet?.ropcPassword)}
-            />
-          </>
+        {allowRopc && (!account || dirty || !account.settings?.allowRopc) && (
+          <Alert
+            type="info"
+            showIcon
+            style={{ marginTop: -8, marginBottom: 16 }}
+            message={t('After saving, "Connection with Microsoft" also offers a sign-in with user name and password.')}
+          />
         )}
       </FormSection>
       <FormSection title={t('Connection with Microsoft')} testId="section-microsoft">
@@ -66,6 +58,9 @@ export function Ms365DelegatedFields() {
           account={account}
           expected={requestedScopes('delegated', preset, extra)}
           onConnect={connectMicrosoft}
+          onAdminConsent={grantAdminConsent}
+          onConnected={reloadAccount}
+          allowPassword={Boolean(allowRopc)}
           connecting={connecting}
           dirty={dirty}
         />

@@ -25,7 +25,13 @@ export function ScopeFields({ kind }: { kind: 'app' | 'delegated' }) {
         label={t('Additional scopes')}
         tooltip={t('Further Microsoft Graph permissions, e.g. Mail.Send.Shared for shared mailboxes.')}
       >
-        <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',', ' ']} placeholder={t('Type a scope and press Enter')} />
+        <Select
+          mode="tags"
+          open={false}
+          suffixIcon={null}
+          tokenSeparators={[',', ' ']}
+          placeholder={t('Type a scope and press Enter')}
+        />
       </Form.Item>
       <div style={{ marginTop: -8, marginBottom: 24 }}>
         <ScopeSummary kind={kind} preset={preset} extraScopes={extra} />

@@ -35,7 +35,8 @@ export function SendgridFields() {
             {
               warningOnly: true,
               validator: async (_: unknown, v: unknown) => {
-                if (typeof v === 'string' && v && !v.startsWith('SG.')) throw new Error(t('SendGrid API keys start with "SG.".'));
+                if (typeof v === 'string' && v && !v.startsWith('SG.'))
+                  throw new Error(t('SendGrid API keys start with "SG.".'));
               },
             },
           ]}

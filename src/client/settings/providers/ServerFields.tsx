@@ -27,16 +27,31 @@ export function ServerFields({ kind }: { kind: 'smtp' | 'imap' }) {
             label={t('Server')}
             rules={[rules.required(t, t('Server')), rules.host(t)]}
           >
-            <Input placeholder={kind === 'smtp' ? 'smtp.example.com' : 'imap.example.com'} autoComplete="off" spellCheck={false} />
+            <Input
+              placeholder={kind === 'smtp' ? 'smtp.example.com' : 'imap.example.com'}
+              autoComplete="off"
+              spellCheck={false}
+            />
           </Form.Item>
         </Col>
         <Col xs={10} md={5}>
           <Form.Item name={[...base, 'port']} label={t('Port')} rules={[rules.port(t)]} required>
-            <InputNumber min={1} max={65535} precision={0} controls={false} style={{ width: '100%' }} placeholder={String(defaults.starttls)} />
+            <InputNumber
+              min={1}
+              max={65535}
+              precision={0}
+              controls={false}
+              style={{ width: '100%' }}
+              placeholder={String(defaults.starttls)}
+            />
           </Form.Item>
         </Col>
         <Col xs={14} md={7}>
-          <Form.Item name={[...base, 'security']} label={t('Security')} rules={[rules.requiredChoice(t, t('Security'))]}>
+          <Form.Item
+            name={[...base, 'security']}
+            label={t('Security')}
+            rules={[rules.requiredChoice(t, t('Security'))]}
+          >
             <Select
               onChange={onSecurityChange}
               options={[
@@ -50,7 +65,11 @@ export function ServerFields({ kind }: { kind: 'smtp' | 'imap' }) {
       </Row>
       <Row gutter={16}>
         <Col xs={24} md={12}>
-          <Form.Item name={[...base, 'user']} label={t('Login name')} tooltip={t('Only needed when the server expects another name than the e-mail address.')}>
+          <Form.Item
+            name={[...base, 'user']}
+            label={t('Login name')}
+            tooltip={t('Only needed when the server expects another name than the e-mail address.')}
+          >
             <Input placeholder={t('Same as the e-mail address')} autoComplete="off" spellCheck={false} />
           </Form.Item>
         </Col>

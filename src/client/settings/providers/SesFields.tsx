@@ -26,7 +26,8 @@ export function SesFields() {
                 rules.required(t, t('AWS region')),
                 {
                   validator: async (_, v) => {
-                    if (v && !REGION.test(String(v).trim())) throw new Error(t('Enter an AWS region such as eu-central-1.'));
+                    if (v && !REGION.test(String(v).trim()))
+                      throw new Error(t('Enter an AWS region such as eu-central-1.'));
                   },
                 },
               ]}
@@ -63,7 +64,10 @@ export function SesFields() {
                 rules.required(t, t('Access key ID')),
                 {
                   validator: async (_, v) => {
-                    if (v && !ACCESS_KEY_ID.test(String(v).trim())) throw new Error(t('An access key ID has capital letters and digits only, such as AKIAIOSFODNN7EXAMPLE.'));
+                    if (v && !ACCESS_KEY_ID.test(String(v).trim()))
+                      throw new Error(
+                        t('An access key ID has capital letters and digits only, such as AKIAIOSFODNN7EXAMPLE.'),
+                      );
                   },
                 },
               ]}
@@ -72,7 +76,12 @@ export function SesFields() {
             </Form.Item>
           </Col>
           <Col xs={24} md={12}>
-            <SecretInput name="secretAccessKey" label={t('Secret access key')} required isSet={Boolean(account?.secretsSet?.secretAccessKey)} />
+            <SecretInput
+              name="secretAccessKey"
+              label={t('Secret access key')}
+              required
+              isSet={Boolean(account?.secretsSet?.secretAccessKey)}
+            />
           </Col>
         </Row>
       </FormSection>

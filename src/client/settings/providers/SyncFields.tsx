@@ -12,7 +12,9 @@ export function SyncFields() {
   const { t } = useMailTranslation();
   const { folders, provider } = useAccountForm();
   const options = folders.map((f) => {
-    const use = String(f.specialUse ?? '').replace(/^\\+/, '').toLowerCase();
+    const use = String(f.specialUse ?? '')
+      .replace(/^\\+/, '')
+      .toLowerCase();
     return { value: f.path, label: SPECIAL_USES.includes(use) ? `${f.path} (${t(`folder.${use}`)})` : f.path };
   });
   const isImap = provider === 'smtp-imap';
@@ -29,7 +31,13 @@ export function SyncFields() {
               : t('Leave empty for the inbox and sent mail, or type folder names.')
         }
       >
-        <Select mode="tags" options={options} placeholder={t('Inbox and sent mail')} tokenSeparators={[',']} allowClear />
+        <Select
+          mode="tags"
+          options={options}
+          placeholder={t('Inbox and sent mail')}
+          tokenSeparators={[',']}
+          allowClear
+        />
       </Form.Item>
       <Row gutter={16}>
         <Col xs={24} md={12}>

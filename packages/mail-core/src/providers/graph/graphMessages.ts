@@ -93,6 +93,10 @@ function headersOfInterest(m: GraphMessage): HeadersOfInterest {
   if (precedence) out.precedence = precedence;
   if (suppress) out.xAutoResponseSuppress = suppress;
   if (listId) out.listId = listId;
+  const deliveredTo = header(m, 'Delivered-To');
+  const xOriginalTo = header(m, 'X-Original-To');
+  if (deliveredTo) out.deliveredTo = deliveredTo;
+  if (xOriginalTo) out.xOriginalTo = xOriginalTo;
   return out;
 }
 

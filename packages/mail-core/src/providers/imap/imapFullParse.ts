@@ -43,6 +43,8 @@ function headersOf(parsed: ParsedMail): HeadersOfInterest {
     ['precedence', 'precedence'],
     ['xAutoResponseSuppress', 'x-auto-response-suppress'],
     ['listId', 'list-id'],
+    ['deliveredTo', 'delivered-to'],
+    ['xOriginalTo', 'x-original-to'],
   ];
   for (const [key, header] of pairs) {
     const value = headerString(parsed, header);

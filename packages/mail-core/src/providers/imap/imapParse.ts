@@ -9,7 +9,16 @@ import libqp from 'libqp';
 import type { AttachmentMeta, HeadersOfInterest, SyncedAddress, SyncedMessage } from '../../types';
 
 /** Header fields fetched with every message, besides the envelope. */
-export const HEADER_FIELDS = ['references', 'in-reply-to', 'auto-submitted', 'precedence', 'x-auto-response-suppress', 'list-id'];
+export const HEADER_FIELDS = [
+  'references',
+  'in-reply-to',
+  'auto-submitted',
+  'precedence',
+  'x-auto-response-suppress',
+  'list-id',
+  'delivered-to',
+  'x-original-to',
+];
 
 export const SNIPPET_LENGTH = 200;
 
@@ -185,6 +194,8 @@ export function headersOfInterest(fields: Map<string, string>): HeadersOfInteres
   set('precedence', 'precedence');
   set('xAutoResponseSuppress', 'x-auto-response-suppress');
   set('listId', 'list-id');
+  set('deliveredTo', 'delivered-to');
+  set('xOriginalTo', 'x-original-to');
   return out;
 }
 
