@@ -15,9 +15,9 @@ export interface MailServiceOptions {
 
 export const DEFAULT_MAIL_OPTIONS: MailServiceOptions = {
   syncTickMs: Number(process.env.MAILBRIDGE_SYNC_TICK_MS) || 15_000,
-  leaseTtlMs: 120_000,
-  stallTimeoutMs: 180_000,
-  sendLeaseMs: 300_000,
+  leaseTtlMs: Number(process.env.MAILBRIDGE_SYNC_LEASE_MS) || 120_000,
+  stallTimeoutMs: Number(process.env.MAILBRIDGE_STALL_TIMEOUT_MS) || 180_000,
+  sendLeaseMs: Number(process.env.MAILBRIDGE_SEND_LEASE_MS) || 300_000,
   maxSendAttempts: 5,
 };
 

@@ -26,6 +26,17 @@ const NS = '@mailbridge/plugin-mail';
 
 type Handler = (ctx: any, next: () => Promise<void>) => Promise<void>;
 
+/**
+ * Takes the secrets out of the request: NocoBase's request log writes the action's params, so they must not
+ * stay there once read.
+ */
+function takeSecrets(ctx: any): Record<string, string | null> {
+  const values = ctx.action.params.values;
+  const secrets = values?.secrets ?? {};
+  if (values) delete values.secrets;
+  return secrets;
+}
+
 function adminOnly(handlers: Record<string, Handler>): Record<string, Handler> {
   return Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
@@ -88,10 +99,10 @@ export function registerAccountActions(app: Application, mail: MailService) {
       },
 
       'mailAccounts:create': async (ctx: any, next: () => Promise<void>) => {
-        const input = ctx.action.params.values ?? {};
-        const values = pickWritable(input);
+        const incoming = takeSecrets(ctx);
+        const values = pickWritable(ctx.action.params.values ?? {});
         validateAccount(ctx, values, true);
-        const secrets = await encryptSecrets(app, mergeSecrets({}, input.secrets ?? {}));
+        const secrets = await encryptSecrets(app, mergeSecrets({}, incoming));
         const model = await repo().create({ values: { ...values, secrets, status: 'new' }, context: ctx });
         ctx.body = await toPublicAccount(app, model);
         await next();
@@ -99,12 +110,12 @@ export function registerAccountActions(app: Application, mail: MailService) {
 
       'mailAccounts:update': async (ctx: any, next: () => Promise<void>) => {
         const model = await findOr404(ctx);
-        const input = ctx.action.params.values ?? {};
-        const values = pickWritable(input);
+        const incoming = takeSecrets(ctx);
+        const values = pickWritable(ctx.action.params.values ?? {});
         validateAccount(ctx, values, false);
-        if (input.secrets) {
+        if (Object.keys(incoming).length) {
           const stored = await decryptSecrets(app, model.get('secrets'));
-          (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, input.secrets));
+          (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, incoming));
         }
         await model.update(values);
         await mail.engine.forget(String(model.get('id')));
@@ -122,11 +133,12 @@ export function registerAccountActions(app: Application, mail: MailService) {
       // Connects and authenticates with the stored account, or with unsaved form values (`values`) using the
       // stored secrets for the fields the form left empty. Never changes the account.
       'mailAccounts:test': async (ctx: any, next: () => Promise<void>) => {
+        const incoming = takeSecrets(ctx);
         const { filterByTk, values } = ctx.action.params;
         const model = filterByTk ? await findOr404(ctx) : null;
         const stored = model ? await decryptSecrets(app, model.get('secrets')) : {};
         const account = { ...(model?.toJSON() ?? {}), ...pickWritable(values ?? {}) } as StoredAccount;
-        const secrets = mergeSecrets(stored, values?.secrets ?? {});
+        const secrets = mergeSecrets(stored, incoming);
         try {
           ctx.body = await mail.engine.testConfig(model ? String(model.get('id')) : undefined, account, secrets);
         } catch (err: any) {

@@ -125,6 +125,13 @@ export function registerMessageActions(app: Application, mail: MailService) {
       } catch (err: any) {
         ctx.throw(400, err.message);
       }
+      // The request log writes the params: keep attachment contents out of it.
+      if (Array.isArray(values.attachments)) {
+        values.attachments = values.attachments.map((a: any) => ({
+          filename: a?.filename,
+          bytes: String(a?.contentBase64 ?? '').length,
+        }));
+      }
       let entry: any;
       try {
         entry = await mail.outbox.enqueue({

@@ -20,9 +20,12 @@ function settingsPage(query: Record<string, string>): string {
 }
 
 async function delegatedAccount(ctx: any, app: Application, accountId: unknown) {
-  const account: any = accountId ? await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId as any }) : null;
+  const account: any = accountId
+    ? await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId as any })
+    : null;
   if (!account) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
-  if (account.get('provider') !== 'ms365-delegated') ctx.throw(400, ctx.t('Only delegated Microsoft 365 accounts connect this way', { ns: NS }));
+  if (account.get('provider') !== 'ms365-delegated')
+    ctx.throw(400, ctx.t('Only delegated Microsoft 365 accounts connect this way', { ns: NS }));
   return account;
 }
 
@@ -36,7 +39,11 @@ export function registerOAuthActions(app: Application, mail: MailService) {
     return createGraphAuth(config, mail.engine.runtimeFor(String(account.get('id')), config));
   };
 
-  const markConnected = async (account: any, result: { homeAccountId: string; username: string; grantedScopes: string[] }, redirectUri: string) => {
+  const markConnected = async (
+    account: any,
+    result: { homeAccountId: string; username: string; grantedScopes: string[] },
+    redirectUri: string,
+  ) => {
     const settings = account.get('settings') ?? {};
     const requested = requestedScopes('ms365-delegated', settings);
     await account.update({
@@ -58,79 +65,97 @@ export function registerOAuthActions(app: Application, mail: MailService) {
   app.resourceManager.define({
     name: 'mailOAuth',
     actions: {
-    authorize: async (ctx: any, next: () => Promise<void>) => {
-      const params = ctx.action.params;
-      const account = await delegatedAccount(ctx, app, params.filterByTk ?? params.accountId ?? params.values?.accountId);
-      const redirectUri = account.get('settings')?.redirectUri || callbackUrl(ctx);
-      const state = states.newState();
-      const auth = await authFor(account, redirectUri);
-      const { url, verifier, nonce } = await auth.buildAuthorizeUrl({
-        state,
-        loginHint: account.get('address'),
-        prompt: 'select_account',
-      });
-      await states.save(state, {
-        accountId: String(account.get('id')),
-        userId: ctx.state.currentUser?.id,
-        verifier: verifier!,
-        nonce,
-        redirectUri,
-      });
-      ctx.body = { url, redirectUri };
-      await next();
-    },
-
-    callback: async (ctx: any, next: () => Promise<void>) => {
-      const { code, state, error, error_description: errorDescription } = ctx.action.params;
-      const pending = await states.take(state);
-      const fail = (message: string) => ctx.redirect(settingsPage({ oauthError: message }));
-      if (!pending) {
-        fail(ctx.t('The sign-in link is invalid, expired or was already used. Start "Connect with Microsoft" again.', { ns: NS }));
-        return;
-      }
-      if (error) {
-        fail(`${error}: ${String(errorDescription ?? '').split('\n')[0]}`);
-        return;
-      }
-      try {
-        const account = await app.db.getRepository('mailAccounts').findOne({ filterByTk: pending.accountId });
-        if (!account) throw new Error('The mail account no longer exists.');
-        const auth = await authFor(account, pending.redirectUri);
-        const result = await auth.redeemAuthorizationCode({ code: String(code ?? ''), verifier: pending.verifier, nonce: pending.nonce });
-        await markConnected(account, result, pending.redirectUri);
-        ctx.redirect(settingsPage({ connected: pending.accountId }));
-      } catch (err: any) {
-        fail([err.message, err.hint].filter(Boolean).join(' — '));
-      }
-      await next();
-    },
-
-    adminConsent: async (ctx: any, next: () => Promise<void>) => {
-      const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? ctx.action.params.accountId);
-      const s = account.get('settings') ?? {};
-      ctx.body = { url: adminConsentUrl(s.tenantId, s.clientId, s.redirectUri || callbackUrl(ctx), s.endpoints ?? {}) };
-      await next();
-    },
-
-    // ROPC: user name and password sent to Entra ID directly. Only for tenants that cannot do the redirect, only
-    // when the admin enabled it on the account; the password is used once and not stored.
-    connectWithPassword: async (ctx: any, next: () => Promise<void>) => {
-      const { values = {} } = ctx.action.params;
-      const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? values.accountId);
-      if (!account.get('settings')?.allowRopc) {
-        ctx.throw(400, ctx.t('Signing in with a password is switched off for this account', { ns: NS }));
-      }
-      const redirectUri = account.get('settings')?.redirectUri || callbackUrl(ctx);
-      try {
+      authorize: async (ctx: any, next: () => Promise<void>) => {
+        const params = ctx.action.params;
+        const account = await delegatedAccount(
+          ctx,
+          app,
+          params.filterByTk ?? params.accountId ?? params.values?.accountId,
+        );
+        const redirectUri = account.get('settings')?.redirectUri || callbackUrl(ctx);
+        const state = states.newState();
         const auth = await authFor(account, redirectUri);
-        const result = await auth.acquireByPassword(String(values.username ?? account.get('address')), String(values.password ?? ''));
-        await markConnected(account, result, redirectUri);
-        ctx.body = { ok: true, connectedAs: result.username, grantedScopes: result.grantedScopes };
-      } catch (err: any) {
-        ctx.body = { ok: false, error: { code: err.code ?? 'AUTH_FAILED', message: err.message, hint: err.hint } };
-      }
-      await next();
-    },
+        const { url, verifier, nonce } = await auth.buildAuthorizeUrl({
+          state,
+          loginHint: account.get('address'),
+          prompt: 'select_account',
+        });
+        await states.save(state, {
+          accountId: String(account.get('id')),
+          userId: ctx.state.currentUser?.id,
+          verifier: verifier!,
+          nonce,
+          redirectUri,
+        });
+        ctx.body = { url, redirectUri };
+        await next();
+      },
+
+      callback: async (ctx: any, next: () => Promise<void>) => {
+        const { code, state, error, error_description: errorDescription } = ctx.action.params;
+        const pending = await states.take(state);
+        const fail = (message: string) => ctx.redirect(settingsPage({ oauthError: message }));
+        if (!pending) {
+          fail(
+            ctx.t('The sign-in link is invalid, expired or was already used. Start "Connect with Microsoft" again.', {
+              ns: NS,
+            }),
+          );
+          return;
+        }
+        if (error) {
+          fail(`${error}: ${String(errorDescription ?? '').split('\n')[0]}`);
+          return;
+        }
+        try {
+          const account = await app.db.getRepository('mailAccounts').findOne({ filterByTk: pending.accountId });
+          if (!account) throw new Error('The mail account no longer exists.');
+          const auth = await authFor(account, pending.redirectUri);
+          const result = await auth.redeemAuthorizationCode({
+            code: String(code ?? ''),
+            verifier: pending.verifier,
+            nonce: pending.nonce,
+          });
+          await markConnected(account, result, pending.redirectUri);
+          ctx.redirect(settingsPage({ connected: pending.accountId }));
+        } catch (err: any) {
+          fail([err.message, err.hint].filter(Boolean).join(' — '));
+        }
+        await next();
+      },
+
+      adminConsent: async (ctx: any, next: () => Promise<void>) => {
+        const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? ctx.action.params.accountId);
+        const s = account.get('settings') ?? {};
+        ctx.body = {
+          url: adminConsentUrl(s.tenantId, s.clientId, s.redirectUri || callbackUrl(ctx), s.endpoints ?? {}),
+        };
+        await next();
+      },
+
+      // ROPC: user name and password sent to Entra ID directly. Only for tenants that cannot do the redirect, only
+      // when the admin enabled it on the account; the password is used once and not stored.
+      connectWithPassword: async (ctx: any, next: () => Promise<void>) => {
+        const values = { ...(ctx.action.params.values ?? {}) };
+        if (ctx.action.params.values) delete ctx.action.params.values.password; // kept out of the request log
+        const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? values.accountId);
+        if (!account.get('settings')?.allowRopc) {
+          ctx.throw(400, ctx.t('Signing in with a password is switched off for this account', { ns: NS }));
+        }
+        const redirectUri = account.get('settings')?.redirectUri || callbackUrl(ctx);
+        try {
+          const auth = await authFor(account, redirectUri);
+          const result = await auth.acquireByPassword(
+            String(values.username ?? account.get('address')),
+            String(values.password ?? ''),
+          );
+          await markConnected(account, result, redirectUri);
+          ctx.body = { ok: true, connectedAs: result.username, grantedScopes: result.grantedScopes };
+        } catch (err: any) {
+          ctx.body = { ok: false, error: { code: err.code ?? 'AUTH_FAILED', message: err.message, hint: err.hint } };
+        }
+        await next();
+      },
     },
   });
 }

@@ -72,7 +72,7 @@ export class Outbox {
     }
     assertSafeHeaders(toOutgoing(message));
     message.messageId = ensureMessageId(toOutgoing(message));
-    return this.model.create(
+    const entry: any = await this.model.create(
       {
         accountId: input.accountId,
         state: 'queued',
@@ -87,8 +87,9 @@ export class Outbox {
       {
         // NocoBase's createdBy field takes its value from the request context, not from the values.
         context: input.createdById ? { state: { currentUser: { id: input.createdById } } } : undefined,
-      },
+      } as any,
     );
+    return entry;
   }
 
   /** Sends everything due, one entry at a time; concurrent calls share one run. */

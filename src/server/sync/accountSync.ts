@@ -64,6 +64,15 @@ export class SyncService {
     if (!(await this.lease.acquire(accountId))) return { ok: false, skipped: 'busy', folders: [] };
 
     const watchdog = new Watchdog(this.options.stallTimeoutMs);
+    // The lease is renewed on a timer, not per batch: it runs out only when this node is gone, never during a
+    // slow batch. Should it be lost anyway (e.g. the database was unreachable), the sync stops.
+    const heartbeat = setInterval(() => {
+      this.lease.renew(accountId).then(
+        (held) => held || watchdog.abort(Object.assign(new Error('Another node took over the sync of this account.'), { code: 'ABORTED' })),
+        () => undefined,
+      );
+    }, Math.max(250, Math.floor(this.options.leaseTtlMs / 3)));
+    heartbeat.unref?.();
     const folders: FolderOutcome[] = [];
     let source: MailSource | undefined;
     try {
@@ -93,6 +102,7 @@ export class SyncService {
       this.app.log.warn(`mail sync of account ${accountId} failed: ${error.code} ${error.message}`);
       return { ok: false, folders, error };
     } finally {
+      clearInterval(heartbeat);
       watchdog.stop();
       await source?.close().catch(() => undefined);
       await this.mark(accountId, { syncProgress: null });

@@ -22,12 +22,17 @@ export class Watchdog {
 
   reset() {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const err = this.stallError();
-      this.controller.abort(err);
-      this.rejectPending?.(err);
-    }, this.timeoutMs);
+    if (this.controller.signal.aborted) return;
+    this.timer = setTimeout(() => this.abort(this.stallError()), this.timeoutMs);
     this.timer.unref?.();
+  }
+
+  /** Stops the guarded work now with this error (e.g. when the sync lost its lease). */
+  abort(err: Error) {
+    clearTimeout(this.timer);
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(err);
+    this.rejectPending?.(err);
   }
 
   async guard<T>(work: Promise<T>): Promise<T> {
