@@ -77,6 +77,19 @@ describe('Microsoft 365 accounts through our routes, against the fake Entra ID +
     expect(api.body.data.secretsSet).toMatchObject({ clientSecret: true, tokenCache: true });
   });
 
+  it('keeps what the server learned when connecting, whatever settings a client sends', async () => {
+    const res = await t.agent(admin).post(
+      'mailAccounts:update',
+      { settings: { tenantId: fake.tenantId, clientId: delegatedClientId, endpoints: endpoints(), grantedScopes: ['Everything'] } },
+      { filterByTk: delegatedId },
+    );
+    expect(res.body.data.settings.grantedScopes).toEqual(expect.arrayContaining(['Mail.Read', 'Mail.Send']));
+    expect(res.body.data.settings.grantedScopes).not.toContain('Everything');
+    expect(res.body.data.settings.homeAccountId).toBeTruthy();
+    const uri = await t.agent(admin).get('mailOAuth:redirectUri');
+    expect(uri.body.data.redirectUri).toBe(`${t.url}/api/mailOAuth:callback`);
+  });
+
   it('rejects a replayed callback and a forged state', async () => {
     const callback = await connect();
     expect((await followCallback(callback)).searchParams.get('connected')).toBe(String(delegatedId));

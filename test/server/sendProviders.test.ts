@@ -74,6 +74,9 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     expect(res.body.data.messageId).toMatch(/@eu-central-1\.amazonses\.com>$/);
     const row = await t.db.getModel('mailMessages').findOne({ where: { messageId: sent.headerMessageId } });
     expect(row.get('direction')).toBe('out');
+    // A send-only account shows its health by its sends.
+    const account = await t.db.getRepository('mailAccounts').findOne({ filterByTk: sesId });
+    expect(account.get('status')).toBe('ok');
   });
 
   it('sends through SendGrid with its JSON schema and bearer key', async () => {
@@ -113,5 +116,7 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     expect(res.body.data.state).toBe('failed');
     expect(res.body.data.errorCode).toBe('AUTH_FAILED');
     expect(res.text).not.toContain('wrong/secret/key');
+    const account = await t.db.getRepository('mailAccounts').findOne({ filterByTk: sesId });
+    expect(account.get('status')).toBe('error');
   });
 });

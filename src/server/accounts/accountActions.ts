@@ -5,6 +5,9 @@ import { canReceive, PROVIDERS, StoredAccount } from './engineConfig';
 import { mayConfigureMail, requireMailUser, usableAccountIds } from './accountAccess';
 import type { MailService } from '../mailService';
 
+// Settings the server writes after connecting a Microsoft account; a client's copy never overrides them.
+const SERVER_OWNED_SETTINGS = ['homeAccountId', 'connectedAs', 'grantedScopes', 'missingScopes', 'redirectUri'];
+
 const WRITABLE = ['title', 'provider', 'address', 'aliases', 'enabled', 'settings', 'userIds', 'roleNames'] as const;
 const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 
@@ -113,6 +116,11 @@ export function registerAccountActions(app: Application, mail: MailService) {
         const incoming = takeSecrets(ctx);
         const values = pickWritable(ctx.action.params.values ?? {});
         validateAccount(ctx, values, false);
+        if (values.settings) {
+          const stored = model.get('settings') ?? {};
+          const owned = Object.fromEntries(SERVER_OWNED_SETTINGS.filter((k) => k in stored).map((k) => [k, stored[k]]));
+          values.settings = { ...values.settings, ...owned };
+        }
         if (Object.keys(incoming).length) {
           const stored = await decryptSecrets(app, model.get('secrets'));
           (values as any).secrets = await encryptSecrets(app, mergeSecrets(stored, incoming));

@@ -13,7 +13,13 @@ export const MAIL_SETTINGS_SNIPPET = 'pm.mail';
 export function registerAclRules(app: Application) {
   app.acl.registerSnippet({
     name: MAIL_SETTINGS_SNIPPET,
-    actions: ['mailAccounts:*', 'mailOAuth:authorize', 'mailOAuth:adminConsent', 'mailOAuth:connectWithPassword'],
+    actions: [
+      'mailAccounts:*',
+      'mailOAuth:authorize',
+      'mailOAuth:redirectUri',
+      'mailOAuth:adminConsent',
+      'mailOAuth:connectWithPassword',
+    ],
   });
   // Entra ID redirects the browser here; the single-use state, not the session, proves who started it.
   app.acl.allow('mailOAuth', 'callback', 'public');

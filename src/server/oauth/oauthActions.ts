@@ -124,6 +124,12 @@ export function registerOAuthActions(app: Application, mail: MailService) {
         await next();
       },
 
+      // The redirect URI to register in Entra ID, as this server sees itself (APP_PUBLIC_URL behind a proxy).
+      redirectUri: async (ctx: any, next: () => Promise<void>) => {
+        ctx.body = { redirectUri: callbackUrl(ctx) };
+        await next();
+      },
+
       adminConsent: async (ctx: any, next: () => Promise<void>) => {
         const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? ctx.action.params.accountId);
         const s = account.get('settings') ?? {};

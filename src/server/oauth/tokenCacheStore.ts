@@ -16,7 +16,10 @@ export function accountTokenCache(app: Application, accountId: string): GraphTok
       const row: any = await model().findByPk(accountId, { attributes: ['id', 'secrets'] });
       if (!row) return;
       const secrets = { ...(await decryptSecrets(app, row.get('secrets'))), tokenCache: serialized };
-      await model().update({ secrets: await encryptSecrets(app, secrets) }, { where: { id: accountId }, hooks: false, silent: true });
+      await model().update(
+        { secrets: await encryptSecrets(app, secrets) },
+        { where: { id: accountId }, hooks: false, silent: true },
+      );
     },
   };
 }

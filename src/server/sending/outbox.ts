@@ -171,6 +171,7 @@ export class Outbox {
     } finally {
       clearInterval(heartbeat);
     }
+    if (account && !canReceive(account.get('provider'))) await this.markSendOnlyAccount(account, entry);
     if (entry.get('state') === 'sent') {
       // The mail is out: a failure from here on must not put it back in the queue.
       await this.recordSentMessage(account, entry, entry.get('messageId')).catch((err: any) =>
@@ -179,6 +180,20 @@ export class Outbox {
     }
     await this.notify(entry);
     return entry;
+  }
+
+  // A send-only account has no sync to tell its health: the outcome of its sends does.
+  private async markSendOnlyAccount(account: any, entry: any) {
+    const sent = entry.get('state') === 'sent';
+    if (!sent && entry.get('errorCode') !== 'AUTH_FAILED') return;
+    await this.app.db
+      .getModel('mailAccounts')
+      .update(
+        sent
+          ? { status: 'ok', lastError: null, consecutiveFailures: 0, lastSuccessAt: new Date() }
+          : { status: 'error', lastError: entry.get('lastError') },
+        { where: { id: account.get('id') }, hooks: false, silent: true },
+      );
   }
 
   private async recordFailure(entry: any, err: any) {
