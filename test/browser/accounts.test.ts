@@ -35,7 +35,10 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
   beforeAll(async () => {
     peers = await startMailPeers([alice]);
     for (let i = 0; i < 3; i++) {
-      await peers.dovecot.deliver(alice.user, makeMessage(i, { to: alice.user, date: new Date(Date.now() - i * 3600_000) }));
+      await peers.dovecot.deliver(
+        alice.user,
+        makeMessage(i, { to: alice.user, date: new Date(Date.now() - i * 3600_000) }),
+      );
     }
     app = await startHostApp();
     browser = await launchBrowser();
@@ -49,6 +52,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
 
   it('picks the provider, fills the form, tests the connection, saves, syncs and sees the account OK', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    page.setDefaultTimeout(90000); // a busy machine can take a while to serve the first pages
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await signInThroughForm(page, app.url);
@@ -145,6 +149,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     expect(res.status).toBe(200);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(90000);
     await signInThroughForm(page, app.url);
     await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
     await page.goto(`${app.url}/admin/settings/mail`);
