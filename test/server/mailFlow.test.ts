@@ -148,6 +148,18 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
   });
 
+  it('marks a mail read and unread for the user', async () => {
+    const message = await messages().findOne({ where: { accountId, folder: 'INBOX', seen: false } });
+    let res = await t.agent(admin).post('mailMessages:markSeen', { seen: true }, { filterByTk: message.get('id') });
+    expect(res.body.data).toMatchObject({ seen: true });
+    await message.reload();
+    expect(message.get('flags')).toContain('\\Seen');
+    res = await t.agent(admin).post('mailMessages:markSeen', { seen: false }, { filterByTk: message.get('id') });
+    await message.reload();
+    expect(message.get('seen')).toBe(false);
+    expect(message.get('flags')).not.toContain('\\Seen');
+  });
+
   it('shows a user only the accounts assigned to them', async () => {
     const users = t.db.getRepository('users');
     await users.create({ values: { email: 'member@example.test', password: 'member-pw-1', roles: ['member'] } });

@@ -3,7 +3,7 @@ import type { Application } from '@nocobase/server';
 // Signed-in users reach these actions; the handlers filter by account assignment (accountAccess.ts) themselves.
 const USER_ACTIONS: Record<string, string[]> = {
   mailAccounts: ['listUsable'],
-  mailMessages: ['list', 'get', 'send', 'folders'],
+  mailMessages: ['list', 'get', 'send', 'folders', 'markSeen'],
   mailAttachments: ['download'],
   mailOutbox: ['retry'],
 };

@@ -105,6 +105,18 @@ export function registerMessageActions(app: Application, mail: MailService) {
       await next();
     },
 
+    // Read state as the user sees it. Stored locally; writing \Seen back to the mailbox is not done yet.
+    'mailMessages:markSeen': async (ctx: any, next: () => Promise<void>) => {
+      const message: any = await app.db.getModel('mailMessages').findByPk(ctx.action.params.filterByTk);
+      if (!message) ctx.throw(404, ctx.t('Mail not found', { ns: NS }));
+      await accountFor(ctx, message.get('accountId'));
+      const seen = ctx.action.params.values?.seen !== false;
+      const flags = (message.get('flags') ?? []).filter((f: string) => f !== '\\Seen');
+      await message.update({ seen, flags: seen ? [...flags, '\\Seen'] : flags });
+      ctx.body = { id: message.get('id'), seen };
+      await next();
+    },
+
     'mailMessages:get': async (ctx: any, next: () => Promise<void>) => {
       const message: any = await app.db.getModel('mailMessages').findByPk(ctx.action.params.filterByTk, {
         include: [{ association: 'attachments' }],

@@ -1,0 +1,269 @@
+import fs from 'fs';
+import http from 'http';
+import type { AddressInfo } from 'net';
+import type { Browser, Page } from 'playwright-core';
+import { makeMessage, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
+import { startHostApp, signIn, HostApp } from '../support/hostApp';
+import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
+
+jest.setTimeout(600000);
+
+const alice = { user: 'alice@example.test', password: 'alice-inbox-pw-7f3e' };
+const bob = { user: 'bob@example.test', password: 'bob-inbox-pw-21aa' };
+const member = { email: 'member@example.test', password: 'member-inbox-pw-1' };
+
+// A local web server that counts what the browser asks it for: the tracking pixel and any call a script makes.
+interface Beacon {
+  url: string;
+  hits: string[];
+  close(): Promise<void>;
+}
+
+async function startBeacon(): Promise<Beacon> {
+  const hits: string[] = [];
+  const pixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  const server = http.createServer((req, res) => {
+    hits.push(String(req.url));
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Access-Control-Allow-Origin': '*' });
+    res.end(pixel);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, hits, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+function htmlMail(beacon: Beacon): string {
+  const html = [
+    '<html><head><style>.note{border:1px solid #e5e5e5;padding:8px;background:url(' + beacon.url + '/css-bg.png)}</style></head>',
+    '<body onload="fetch(\'' + beacon.url + '/script-onload\')">',
+    '<h2>Your order has shipped</h2><p>Hello Alice,</p>',
+    '<p>your parcel is on its way. <a href="https://example.com/track">Track it</a> or <a href="javascript:fetch(\'' + beacon.url + '/script-link\')">click here</a>.</p>',
+    '<div class="note">Expected delivery: Thursday.</div>',
+    '<p><img src="' + beacon.url + '/pixel.png" width="140" height="40" alt="Shop logo"></p>',
+    '<script>document.title = "pwned"; fetch("' + beacon.url + '/script-ran");</script>',
+    '<img src="x" onerror="fetch(\'' + beacon.url + '/script-onerror\')">',
+    '<iframe src="' + beacon.url + '/iframe"></iframe><object data="' + beacon.url + '/object"></object>',
+    '<p>Kind regards<br>The Shop</p></body></html>',
+  ].join('\n');
+  return [
+    'From: The Shop <shop@example.test>',
+    `To: ${alice.user}`,
+    'Subject: Your order has shipped',
+    `Date: ${new Date(Date.now() - 60_000).toUTCString()}`,
+    'Message-ID: <shipped-1@shop.example.test>',
+    'MIME-Version: 1.0',
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    html,
+  ].join('\r\n');
+}
+
+async function api(app: HostApp, token: string, method: string, action: string, body?: unknown) {
+  const res = await fetch(`${app.url}/api/${action}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json: any = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${action}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+// Drawers slide in; wait until the element stops moving before a screenshot.
+async function settled(page: Page, selector: string) {
+  let last = '';
+  for (let i = 0; i < 30; i++) {
+    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
+    if (box === last) return;
+    last = box;
+    await page.waitForTimeout(100);
+  }
+}
+
+describe('the Inbox block on a modern page', () => {
+  let dovecot: Dovecot;
+  let sink: SmtpSink;
+  let beacon: Beacon;
+  let app: HostApp;
+  let browser: Browser;
+  let token: string;
+  let pagePath = '';
+
+  beforeAll(async () => {
+    beacon = await startBeacon();
+    dovecot = await startDovecot({ users: [alice, bob] });
+    sink = await startSmtpSink({ dovecot, users: [alice, bob] });
+    await dovecot.deliver(
+      alice.user,
+      makeMessage(1, {
+        from: 'Bob Miller <bob@example.test>',
+        to: alice.user,
+        subject: 'Project kickoff on Monday',
+        messageId: 'kickoff-1@example.test',
+        date: new Date(Date.now() - 3 * 3600_000),
+        attachments: [{ filename: 'agenda.txt', content: Buffer.from('1. Welcome\n2. Plan\n'), contentType: 'text/plain' }],
+      }),
+    );
+    for (let i = 2; i < 5; i++) {
+      await dovecot.deliver(alice.user, makeMessage(i, { to: alice.user, date: new Date(Date.now() - (i + 3) * 3600_000) }));
+    }
+    await dovecot.deliver(alice.user, htmlMail(beacon));
+
+    app = await startHostApp();
+    browser = await launchBrowser();
+    token = await signIn(app.url);
+    const account = await api(app, token, 'POST', 'mailAccounts:create', {
+      title: 'Alice (support)',
+      provider: 'smtp-imap',
+      address: alice.user,
+      settings: {
+        smtp: { host: sink.host, port: sink.port, security: 'none' },
+        imap: { host: dovecot.host, port: dovecot.imapPort, security: 'none' },
+        sync: { intervalSeconds: 3600 },
+      },
+      secrets: { password: alice.password },
+    });
+    await api(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.data.id}`);
+    await api(app, token, 'POST', 'users:create', { nickname: 'Max Member', email: member.email, password: member.password, roles: ['member'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await sink?.close();
+    await dovecot?.destroy();
+    await beacon?.close();
+  });
+
+  it('is added through "Add block", opens a conversation and sends a reply that arrives', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(90000);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await signInThroughForm(page, app.url);
+
+    // A new modern page, and the Inbox block from "Add block → Other blocks"
+    await page.locator('[aria-label="highlight"]').first().click();
+    await page.getByText('Add menu item').hover();
+    await page.getByText('Modern page (v2)').click();
+    const dialog = page.locator('.ant-modal:visible');
+    await dialog.locator('input').first().fill('Mail');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Add block').first().waitFor();
+    pagePath = new URL(page.url()).pathname;
+    await page.getByText('Add block').first().hover();
+    const menu = page.locator('.ant-dropdown:visible');
+    await menu.getByText('Other blocks').waitFor();
+    await menu.getByText('Inbox', { exact: true }).click();
+    await page.getByTestId('inbox-block').waitFor();
+    await page.locator('[aria-label="highlight"]').first().click();
+
+    // The list: newest first, unread in bold, attachment icon, the account picker
+    const rows = page.getByTestId('mail-row');
+    const kickoff = rows.filter({ hasText: 'Project kickoff on Monday' });
+    await kickoff.waitFor();
+    await expect(page.getByTestId('mail-count').innerText()).resolves.toBe('5 mails');
+    await expect(kickoff.getAttribute('data-unread')).resolves.toBe('true');
+    await expect(kickoff.getByTestId('mail-row-attachment').count()).resolves.toBe(1);
+    await expect(page.getByTestId('inbox-account').innerText()).resolves.toContain('Alice (support)');
+    await page.mouse.move(0, 0);
+    await screenshot(page, '30-inbox');
+
+    // Search by sender
+    await page.getByPlaceholder('Search sender or subject').fill('bob@example');
+    await page.getByPlaceholder('Search sender or subject').press('Enter');
+    await page.getByTestId('mail-count').getByText('1 found').waitFor();
+    await expect(rows.count()).resolves.toBe(1);
+
+    // The conversation
+    await rows.first().click();
+    const thread = page.getByTestId('thread-view');
+    await thread.getByTestId('thread-subject').getByText('Project kickoff on Monday').waitFor();
+    await thread.getByText('This is test message 1.').waitFor();
+    await thread.getByTestId('attachment').getByText('agenda.txt').waitFor();
+    await expect(rows.first().getAttribute('data-unread')).resolves.toBe('false');
+    await screenshot(page, '31-thread');
+
+    // Reply
+    await thread.getByTestId('reply').click();
+    const drawer = page.getByTestId('compose-form');
+    await drawer.waitFor();
+    await expect(page.getByTestId('compose-subject').inputValue()).resolves.toBe('Re: Project kickoff on Monday');
+    await expect(page.getByTestId('compose-to').innerText()).resolves.toContain('bob@example.test');
+    const body = page.getByTestId('compose-text');
+    await expect(body.inputValue()).resolves.toContain('Bob Miller <bob@example.test> wrote:');
+    await body.fill(`Thanks Bob, I will be there.${await body.inputValue()}`);
+    await settled(page, '.ant-drawer-content-wrapper');
+    await screenshot(page, '32-compose');
+    await page.getByTestId('compose-send').click();
+    await page.getByText('Mail sent.').waitFor();
+
+    const [reply] = await sink.waitFor(1, 30000);
+    const raw = reply.raw.toString('utf8');
+    expect(reply.to).toEqual([bob.user]);
+    expect(raw).toMatch(/^Subject: Re: Project kickoff on Monday/m);
+    expect(raw).toMatch(/^In-Reply-To: <kickoff-1@example\.test>/m);
+    expect(raw).toMatch(/^References: .*<kickoff-1@example\.test>/m);
+    expect(raw).toContain('Thanks Bob, I will be there.');
+    // delivered into Bob's mailbox
+    const delivered = fs
+      .readdirSync(`${dovecot.dir}/mail`, { recursive: true } as any)
+      .map(String)
+      .filter((p) => p.includes('bob') && /\/(new|cur)\/[^/]+$/.test(p));
+    expect(delivered.length).toBeGreaterThanOrEqual(1);
+
+    expect(pageErrors.filter((m) => /plugin-mail|mailbridge/i.test(m))).toEqual([]);
+  });
+
+  it('shows HTML mail sanitized in a sandbox, with remote images blocked until "Show images"', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url);
+    await page.goto(`${app.url}${pagePath}`);
+    await page.getByTestId('mail-row').filter({ hasText: 'Your order has shipped' }).click();
+    const title = await page.title();
+    expect(title).not.toBe('pwned');
+    const frame = page.getByTestId('mail-body-frame');
+    await frame.waitFor();
+    await expect(frame.getAttribute('sandbox')).resolves.toBe('allow-popups allow-popups-to-escape-sandbox');
+    const srcdoc = String(await frame.getAttribute('srcdoc'));
+    expect(srcdoc).toContain("Content-Security-Policy");
+    expect(srcdoc).toContain("default-src 'none'; img-src data:;");
+    expect(srcdoc).not.toMatch(/<script|onload=|onerror=|javascript:|<iframe|<object/i);
+    expect(srcdoc).not.toContain(beacon.url);
+    const content = page.frameLocator('[data-testid=mail-body-frame]');
+    await content.getByText('Expected delivery: Thursday.').waitFor();
+    await page.getByTestId('remote-images-blocked').waitFor();
+    await page.waitForTimeout(1500);
+    expect(beacon.hits).toEqual([]);
+    expect(await page.title()).toBe(title);
+    await page.mouse.move(0, 0);
+    await screenshot(page, '33-blocked-images');
+
+    await page.getByTestId('show-images').click();
+    await page.locator('[data-testid=mail-body-frame][data-remote=allowed]').waitFor();
+    await content.getByText('Expected delivery: Thursday.').waitFor();
+    for (let i = 0; i < 50 && !beacon.hits.includes('/pixel.png'); i++) await page.waitForTimeout(100);
+    expect(beacon.hits).toContain('/pixel.png');
+    await page.waitForTimeout(500);
+    expect(beacon.hits.filter((h) => h.startsWith('/script') || h === '/iframe' || h === '/object')).toEqual([]);
+    expect(await page.title()).toBe(title);
+  });
+
+  it('shows a member who is not assigned to the account none of its mail', async () => {
+    const memberToken = await signIn(app.url, member.email, member.password);
+    const list = await api(app, memberToken, 'GET', 'mailMessages:list?pageSize=50');
+    expect(list.data).toEqual([]);
+    const accounts = await api(app, memberToken, 'GET', 'mailAccounts:listUsable');
+    expect(accounts.data).toEqual([]);
+
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url, member.email, member.password);
+    await page.goto(`${app.url}${pagePath}`);
+    await page.getByTestId('inbox-no-accounts').waitFor();
+    expect(await page.getByTestId('mail-row').count()).toBe(0);
+    expect(await page.innerText('body')).not.toContain('Project kickoff');
+  });
+});
