@@ -23,15 +23,22 @@ export function registerAclRules(app: Application) {
   });
   // Entra ID redirects the browser here; the single-use state, not the session, proves who started it.
   app.acl.allow('mailOAuth', 'callback', 'public');
-  for (const [resource, actions] of Object.entries(USER_ACTIONS)) app.acl.allow(resource, actions, 'loggedIn');
-  // A role's data strategy (e.g. "view own records") would otherwise add its filter to these actions; mail is
-  // scoped by account assignment, not by who created a row, so the strategy's params are dropped for them.
+  allowSignedInUsers(app, USER_ACTIONS, 'mail-user-actions');
+}
+
+/**
+ * Lets signed-in users reach actions whose handlers decide access themselves (by account assignment). A role's
+ * data strategy (e.g. "view own records") would otherwise add its filter to them; mail is scoped by account, not
+ * by who created a row, so the strategy's params are dropped for these actions.
+ */
+export function allowSignedInUsers(app: Application, actions: Record<string, string[]>, tag: string) {
+  for (const [resource, names] of Object.entries(actions)) app.acl.allow(resource, names, 'loggedIn');
   app.acl.use(
     async (ctx: any, next: () => Promise<void>) => {
       const { resourceName, actionName } = ctx.permission ?? {};
-      if (ctx.permission?.skip && USER_ACTIONS[resourceName]?.includes(actionName)) ctx.permission.can = null;
+      if (ctx.permission?.skip && actions[resourceName]?.includes(actionName)) ctx.permission.can = null;
       await next();
     },
-    { tag: 'mail-user-actions', after: 'allow-manager', before: 'core' },
+    { tag, after: 'allow-manager', before: 'core' },
   );
 }
