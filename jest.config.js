@@ -1,6 +1,6 @@
 // Three suites: the workspace packages (real mail peers), the NocoBase server half (booted on SQLite in memory)
 // and the browser tests (the host app in headless Chromium). `npm test` runs them all.
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', tsx: true, decorators: true }, target: 'es2021' } }];
+const transform = '<rootDir>/test/support/esbuildTransform.js';
 const packageSources = {
   '^@mailbridge/mail-core$': '<rootDir>/packages/mail-core/src',
   '^@mailbridge/mail-testkit$': '<rootDir>/packages/mail-testkit/src',
@@ -8,7 +8,7 @@ const packageSources = {
 };
 const common = {
   rootDir: __dirname,
-  transform: { '^.+\\.(t|j)sx?$': swc },
+  transform: { '^.+\\.(t|j)sx?$': transform },
   testEnvironment: 'node',
   moduleNameMapper: packageSources,
   modulePaths: ['<rootDir>/node_modules'],

@@ -1,5 +1,6 @@
 import fs from 'fs';
 import path from 'path';
+import { startSmtpSink } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 import { createCollectionWorkflow, jobsOf, waitFor } from '../support/workflow';
@@ -132,7 +133,6 @@ describe('workflow step "E-Mail senden"', () => {
 
     await t.app.stop();
     await t.app.start();
-    const { startSmtpSink } = await import('@mailbridge/mail-testkit');
     peers.sink = await startSmtpSink({ dovecot: peers.dovecot, users: [sender, customer], port: peers.sink.port });
     const mail: any = t.app.pm.get('@mailbridge/plugin-mail');
     await t.db.getModel('mailOutbox').update({ nextAttemptAt: new Date() }, { where: { id: entry.get('id') } });
