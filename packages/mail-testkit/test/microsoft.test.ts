@@ -353,7 +353,8 @@ describe('Graph', () => {
   });
 
   test('a fifth concurrent request to one mailbox: 429 MailboxConcurrency; other mailboxes unaffected', async () => {
-    fake.setLatency(150);
+    // Each request stays in flight for 2 s, so all six overlap even on a loaded machine.
+    fake.setLatency(2000);
     try {
       const results = await Promise.all([
         ...Array.from({ length: 6 }, () => call('GET', `/v1.0/users/${ANNA}/mailFolders/inbox`, { token: appToken })),
