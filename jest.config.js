@@ -20,5 +20,7 @@ module.exports = {
     { ...common, displayName: 'packages', testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'] },
     { ...common, displayName: 'server', testMatch: ['<rootDir>/test/server/**/*.test.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
+    // Two NocoBase processes on one PostgreSQL; starts its own database, so it runs once, after the others.
+    { ...common, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
   ],
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: builds the plugin (the browser tests load the built bundle into the host app), runs every jest
 // project on SQLite (the workspace packages against real mail peers, the server half in a booted NocoBase, the
-// browser tests), then the server tests once more on a throwaway PostgreSQL when its binaries are installed.
+// browser tests), then the server tests once more on a throwaway PostgreSQL when its binaries are installed, then
+// the cluster tests (two NocoBase processes on one PostgreSQL).
 // Extra arguments go to jest (e.g. `npm test -- --selectProjects server`); MAILBRIDGE_SKIP_PG=1 skips PostgreSQL.
 const path = require('path');
 const { spawnSync } = require('child_process');
@@ -19,7 +20,8 @@ async function main() {
   if (!process.env.MAILBRIDGE_SKIP_BUILD && run([path.join(__dirname, 'build.js')]) !== 0) return 1;
 
   console.log('\n[test] all suites on SQLite');
-  const sqlite = run([jest, '--maxWorkers=2', ...extra], { DB_DIALECT: 'sqlite' });
+  const projects = extra.length ? [] : ['--selectProjects', 'packages', 'server', 'browser'];
+  const sqlite = run([jest, '--maxWorkers=2', ...projects, ...extra], { DB_DIALECT: 'sqlite' });
   console.log(`[test] SQLite run: ${sqlite === 0 ? 'passed' : 'FAILED'} after ${seconds(started)}`);
 
   let postgres = 0;
@@ -36,8 +38,15 @@ async function main() {
   } else if (!extra.length && !process.env.MAILBRIDGE_SKIP_PG) {
     console.log('[test] PostgreSQL not installed: server suite ran on SQLite only (apt-get install postgresql)');
   }
+  let cluster = 0;
+  if (!extra.length) {
+    const clusterStarted = Date.now();
+    console.log('\n[test] two NocoBase nodes on one PostgreSQL');
+    cluster = run([jest, '--selectProjects', 'cluster']);
+    console.log(`[test] cluster run: ${cluster === 0 ? 'passed' : 'FAILED'} in ${seconds(clusterStarted)}`);
+  }
   console.log(`[test] finished in ${seconds(started)}`);
-  return sqlite || postgres;
+  return sqlite || postgres || cluster;
 }
 
 main().then(
