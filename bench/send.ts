@@ -1,0 +1,228 @@
+// Sending: 1,000 mails of 10 KB through our outbox and pooled SMTP transport vs raw pooled nodemailer (same
+// maxConnections) to the same SMTP sink (smtp-server, AUTH, no dovecot delivery) in the same run.
+//
+//   node bench/run.js send      SEND_MAILS=1000  SEND_BYTES=10240  SEND_API_MAILS=1000 (0 = skip the API path)
+import nodemailer from 'nodemailer';
+import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
+import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransport';
+import { bootApp, type BenchApp } from './support/app';
+import { cpuClock, envInt, header, ms, now, pct, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
+
+const N = envInt('SEND_MAILS', 1000);
+const BYTES = envInt('SEND_BYTES', 10 * 1024);
+const API_N = process.env.SEND_API_MAILS === '0' ? 0 : envInt('SEND_API_MAILS', N);
+const WARMUP = 20;
+const sender = { user: 'office@example.test', password: 'office-bench-pw' };
+const RCPT = 'kunde@example.test';
+
+const WORDS = ['Angebot', 'Rechnung', 'Lieferung', 'Termin', 'bitte', 'danke', 'Vorgang', 'Kunde', 'Auftrag', 'Status'];
+function bodyText(i: number): string {
+  const lines: string[] = [`Guten Tag, dies ist Nachricht ${i}.`];
+  let size = lines[0].length + 1;
+  for (let n = 0; size < BYTES; n++) {
+    let line = '';
+    for (let w = 0; line.length < 70; w++) line += WORDS[(i + n * 3 + w) % WORDS.length] + ' ';
+    lines.push(line.trim());
+    size += line.length;
+  }
+  return lines.join('\n').slice(0, BYTES);
+}
+
+function classify(sql: string): string {
+  const key = sqlKey(sql);
+  if (key === 'INSERT mailThreads') return 'sent copy: create thread';
+  if (key === 'COUNT mailMessages' || key === 'MAX mailMessages' || key === 'UPDATE mailThreads') return `sent copy: thread stats (${key.split(' ')[0]})`;
+  if (key === 'INSERT mailMessages') return 'sent copy: INSERT mailMessages';
+  if (key === 'SELECT mailMessages') return /`threadId`/.test(sql) && /`messageId` IN/.test(sql) ? 'sent copy: thread ancestry SELECT' : 'SELECT mailMessages';
+  if (key === 'INSERT mailOutbox') return 'enqueue: INSERT mailOutbox';
+  if (key === 'UPDATE mailOutbox') return /attempts \+ 1|`attempts`=attempts|attempts\s*\+\s*1/.test(sql) ? 'claim: conditional UPDATE' : 'UPDATE mailOutbox (state sent / failed)';
+  if (key === 'SELECT mailOutbox') {
+    if (/LIMIT 50/.test(sql)) return 'drain: due entries (LIMIT 50)';
+    if (/'sending'/.test(sql)) return 'drain: interrupted entries';
+    return 'SELECT mailOutbox (findByPk after claim …)';
+  }
+  if (key === 'SELECT mailAccounts') return 'account lookup per mail';
+  if (key === 'SELECT mailSyncState') return 'Sent folder lookup per mail';
+  return key;
+}
+
+async function rawNodemailer(sink: SmtpSink, maxConnections: number, mails: Array<{ subject: string; text: string }>) {
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections,
+    host: sink.host,
+    port: sink.port,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: sender.user, pass: sender.password },
+    logger: false,
+  });
+  const send = (m: { subject: string; text: string }) => transport.sendMail({ from: { name: 'Office', address: sender.user }, to: RCPT, subject: m.subject, text: m.text });
+  await Promise.all(mails.slice(0, WARMUP).map(send));
+  const before = sink.received.length;
+  const cpu = cpuClock();
+  const t0 = now();
+  await Promise.all(mails.map(send));
+  const t = now() - t0;
+  const cpuMs = cpu();
+  transport.close();
+  return { n: sink.received.length - before, ms: t, cpuMs };
+}
+
+interface SendStats {
+  sendMs: number;
+  sends: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Times the pooled transport's send() (SMTP + MIME build) and how many sends overlap. */
+function instrumentTransport(app: BenchApp, stats: SendStats) {
+  const engine = app.mail.engine;
+  const original = engine.transport.bind(engine);
+  engine.transport = async (model: any) => {
+    const transport = await original(model);
+    if (!transport.__benchWrapped) {
+      const send = transport.send.bind(transport);
+      transport.send = async (msg: any, opts?: any) => {
+        stats.inFlight++;
+        stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+        const t0 = now();
+        try {
+          return await send(msg, opts);
+        } finally {
+          stats.sendMs += now() - t0;
+          stats.sends++;
+          stats.inFlight--;
+        }
+      };
+      transport.__benchWrapped = true;
+    }
+    return transport;
+  };
+}
+
+async function main() {
+  header(`bench send — ${N} mails of ${(BYTES / 1024).toFixed(0)} KB to a local SMTP sink`, [
+    'ours: Outbox.enqueue ×N, then Outbox.drain() (queued → sending → sent, sent copy stored in its thread)',
+    'raw:  nodemailer createTransport({ pool: true, maxConnections: same as ours }), sendMail ×N concurrently',
+  ]);
+  const sink = await startSmtpSink({ users: [sender] });
+  const app = await bootApp();
+  try {
+    const token = await app.signIn();
+    const created = await app.call('POST', 'mailAccounts:create', {
+      token,
+      values: {
+        title: 'Office',
+        provider: 'smtp',
+        address: sender.user,
+        settings: { smtp: { host: sink.host, port: sink.port, security: 'none' } },
+        secrets: { password: sender.password },
+      },
+    });
+    if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
+    const accountId = String(created.body.data.id);
+    const model = await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
+    const config: any = await app.mail.engine.config(model);
+    const maxConnections = poolOptions(config).maxConnections ?? 3;
+    const mails = Array.from({ length: N }, (_, i) => ({ subject: `Ihr Vorgang ${i} – Bestätigung`, text: bodyText(i) }));
+
+    const raw = await rawNodemailer(sink, maxConnections, mails);
+    const rawRate = raw.n / (raw.ms / 1000);
+
+    const stats: SendStats = { sendMs: 0, sends: 0, inFlight: 0, maxInFlight: 0 };
+    instrumentTransport(app, stats);
+    const outbox = app.mail.outbox;
+    const message = (m: { subject: string; text: string }) => ({ from: { name: 'Office', address: sender.user }, to: [{ address: RCPT }], subject: m.subject, text: m.text });
+    // warm-up: the pool connects, JIT warms, like the raw run's warm-up
+    for (const m of mails.slice(0, WARMUP)) await outbox.enqueue({ accountId, message: message(m), source: 'api' });
+    await outbox.drain();
+
+    const probe = new SqlProbe(app.db, classify);
+    const before = sink.received.length;
+    const cpu = cpuClock();
+    const t0 = now();
+    for (const m of mails) await outbox.enqueue({ accountId, message: message(m), source: 'api' });
+    const enqueueMs = now() - t0;
+    const enqueueSql = probe.snapshot();
+    probe.reset();
+    const t1 = now();
+    await outbox.drain();
+    const drainMs = now() - t1;
+    const oursCpu = cpu();
+    const drainSql = probe.snapshot();
+    const oursMs = enqueueMs + drainMs;
+    const delivered = sink.received.length - before;
+    const sent = await app.db.getModel('mailOutbox').count({ where: { state: 'sent' } });
+    const oursRate = delivered / (oursMs / 1000);
+    const drainRate = delivered / (drainMs / 1000);
+
+    // ---- the API path: POST mailMessages:send with wait=false, one client, until the sink has them all
+    let api: { n: number; postMs: number; allMs: number; p50: number; p95: number } | undefined;
+    if (API_N) {
+      const apiBefore = sink.received.length;
+      const times: number[] = [];
+      const t2 = now();
+      for (const m of mails.slice(0, API_N)) {
+        const res = await app.call('POST', 'mailMessages:send', {
+          token,
+          values: { accountId, to: [RCPT], subject: m.subject, text: m.text, wait: false },
+        });
+        if (res.status !== 200) throw new Error(`mailMessages:send: ${res.status} ${JSON.stringify(res.body)}`);
+        times.push(res.serverMs);
+      }
+      const postMs = now() - t2;
+      await outbox.drain();
+      const deadline = Date.now() + 120_000;
+      while (sink.received.length - apiBefore < API_N && Date.now() < deadline) {
+        await outbox.drain();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const allMs = now() - t2;
+      times.sort((a, b) => a - b);
+      api = { n: sink.received.length - apiBefore, postMs, allMs, p50: times[times.length >> 1], p95: times[Math.floor(times.length * 0.95)] };
+    }
+
+    table(`sending ${N} mails of ${(BYTES / 1024).toFixed(0)} KB (pool of ${maxConnections} SMTP connections)`, ['path', 'mails', 'wall', 'mails/s', 'cpu', 'vs raw'], [
+      ['raw nodemailer pool, sendMail ×N concurrently', raw.n, sec(raw.ms), rate(raw.n, raw.ms), sec(raw.cpuMs), '1.00'],
+      ['ours: enqueue all, then drain (total)', delivered, sec(oursMs), rate(delivered, oursMs), sec(oursCpu), (oursRate / rawRate).toFixed(2)],
+      ['  enqueue ×N', N, sec(enqueueMs), rate(N, enqueueMs), '', ''],
+      ['  drain', delivered, sec(drainMs), rate(delivered, drainMs), '', (drainRate / rawRate).toFixed(2)],
+      ...(api
+        ? [
+            [`ours: POST mailMessages:send wait=false ×${API_N}, until delivered`, api.n, sec(api.allMs), rate(api.n, api.allMs), '', (api.n / (api.allMs / 1000) / rawRate).toFixed(2)],
+            [`  the ${API_N} POSTs alone (server p50 ${ms(api.p50)} ms, p95 ${ms(api.p95)} ms)`, API_N, sec(api.postMs), rate(API_N, api.postMs), '', ''],
+          ]
+        : []),
+    ]);
+    console.log(`outbox: ${sent} entries sent (incl. ${WARMUP} warm-up${api ? ` and ${api.n} API` : ''}); sink got ${delivered} in the drain run`);
+
+    const drainTotals = probe.totals(drainSql);
+    table('where the time of the drain goes (mails are sent one at a time)', ['phase', 'time', 'per mail', 'share'], [
+      ['transport.send (MIME build + SMTP round trips)', sec(stats.sendMs), `${ms(stats.sendMs / Math.max(1, stats.sends))} ms`, pct(stats.sendMs, drainMs)],
+      ['SQL of the drain', sec(drainTotals.ms), `${ms(drainTotals.ms / delivered)} ms`, pct(drainTotals.ms, drainMs)],
+      ['JS outside SQL and send (Sequelize, hooks, listeners)', sec(drainMs - stats.sendMs - drainTotals.ms), `${ms((drainMs - stats.sendMs - drainTotals.ms) / delivered)} ms`, pct(drainMs - stats.sendMs - drainTotals.ms, drainMs)],
+      ['drain total', sec(drainMs), `${ms(drainMs / delivered)} ms`, '100%'],
+    ]);
+    console.log(`sends in flight at once: at most ${stats.maxInFlight} (pool allows ${maxConnections}); raw: ${ms(raw.ms / raw.n)} ms per mail of wall, ours ${ms(drainMs / delivered)} ms`);
+    probe.print('SQL per mail: enqueue', N, 'mail', enqueueSql);
+    probe.print('SQL per mail: drain (claim, send bookkeeping, sent copy + thread)', delivered, 'mail', drainSql);
+
+    console.log('');
+    verdict(
+      'send ≥ 0.8 × raw nodemailer (mails/s, enqueue + drain)',
+      oursRate / rawRate >= 0.8,
+      `ours ${oursRate.toFixed(0)} mails/s (drain alone ${drainRate.toFixed(0)}) vs raw ${rawRate.toFixed(0)} mails/s = ${(oursRate / rawRate).toFixed(2)}` +
+        (api ? `; API path ${(api.n / (api.allMs / 1000)).toFixed(0)} mails/s = ${(api.n / (api.allMs / 1000) / rawRate).toFixed(2)}` : ''),
+    );
+  } finally {
+    await app.destroy();
+    await sink.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
