@@ -267,6 +267,16 @@ async function main() {
     printPlans(shaped);
     table('write-path lookups with the what-if 2 indexes', ['lookup (where it runs)', 'raw', 'rows', 'query plan'], await writePathLookups(app, probe, accounts[0]));
 
+    // does a later schema sync keep the indexes? NocoBase runs db.sync() e.g. when a plugin is enabled
+    await app.db.sequelize.query('DROP INDEX IF EXISTS bench_mail_messages_date_id');
+    const before = (await checkIndexes(app.db)).filter((i) => !i.present).length;
+    await app.db.sync();
+    const after = (await checkIndexes(app.db)).filter((i) => !i.present);
+    console.log(
+      `\nafter one db.sync(): ${after.length} declared mail indexes missing (before: ${before})` +
+        (after.length ? ` — ${[...new Set(after.map((i) => i.table))].join(', ')} were rebuilt by the sync and lost them` : ''),
+    );
+
     console.log('');
     const firstPages = asIs.filter((r) => !r.label.includes('search'));
     const worst = firstPages.reduce((a, b) => (b.server > a.server ? b : a));

@@ -304,6 +304,9 @@ async function main() {
         (ours.stalled ? `stopped after ${STALL_MS / 1000} s without progress` : ours.resolved + ours.failed < N ? `stopped at the ${TIMEOUT_MS / 1000} s limit` : 'all ended') +
         `; at the end: ${await progress(app, oursWf.get('id'))}`,
     );
+    const ids = sink.received.map((m) => /^Message-ID:\s*(<[^>]+>)/im.exec(m.raw.subarray(0, 4096).toString('latin1'))?.[1] ?? '');
+    const dupes = ids.length - new Set(ids).size;
+    console.log(`the sink got ${ids.length} mails in this run's app, ${dupes} of them a second copy of a Message-ID it had already received${dupes ? ' (a mail sent twice)' : ''}`);
     table('step times per execution, from the rows\' timestamps (paced = no queueing)', ['step', 'paced n', 'paced median', 'paced p95'], pacedSteps);
     table('step times per execution in the burst (includes queueing behind the other executions)', ['step', 'n', 'median', 'p95'], burstSteps);
 

@@ -42,7 +42,11 @@ export default defineCollection({
   indexes: [
     { unique: true, fields: ['accountId', 'folder', 'providerId'] },
     { fields: ['messageId'] },
+    // Threading looks up Message-IDs within an account; the inbox pages by date, newest first.
+    { fields: ['accountId', 'messageId'] },
     { fields: ['threadId'] },
-    { fields: ['accountId', 'folder', 'date'] },
+    { fields: ['accountId', 'folder', 'date', 'id'] },
+    { fields: ['accountId', 'date', 'id'] },
+    { fields: ['date', 'id'] },
   ],
 });

@@ -29,5 +29,5 @@ export default defineCollection({
     // The business record a mail is sent from: { collection, recordId }. Linking uses it.
     { name: 'link', type: 'json' },
   ],
-  indexes: [{ fields: ['state', 'createdAt'] }, { fields: ['messageId'] }],
+  indexes: [{ fields: ['state', 'createdAt'] }, { fields: ['messageId'] }, { fields: ['jobId'] }],
 });
