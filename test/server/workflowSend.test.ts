@@ -111,6 +111,7 @@ describe('workflow step "E-Mail senden"', () => {
       expect(job.get('status')).toBe(ignoreFail ? JOB.RESOLVED : JOB.FAILED);
       expect(job.get('result').state).toBe('failed');
       expect(job.get('result').error).toMatch(/recipient|refused|rejected/i);
+      await waitFor(async () => (await jobsOf(t.db, workflow)).executions.every((e: any) => e.get('status') !== 0), 30000, 'the execution to end');
       await workflow.update({ enabled: false });
     }
   });

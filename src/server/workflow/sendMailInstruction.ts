@@ -67,7 +67,10 @@ export class SendMailInstruction extends Instruction {
       await this.settleJob(jobId, JOB_STATUS.FAILED, { error: [err.message, err.hint].filter(Boolean).join(' — ') });
       return null;
     }
-    void this.mail.outbox.process(String(entry.get('id')));
+    // Sent here, after processor.exit(), like NocoBase's own mailer: the dispatcher waits, so the send does not
+    // interleave its transactions with the next execution's (SQLite has one connection). A retryable failure
+    // leaves the entry queued for the outbox timer; the settled listener resumes the job either way.
+    await this.mail.outbox.process(String(entry.get('id')));
     return entry;
   }
 
