@@ -47,6 +47,11 @@ describe('workflow step "E-Mail senden"', () => {
     });
   });
 
+  // A failed assertion must not leave its workflow enabled to fire again in the next test.
+  afterEach(async () => {
+    await t.db.getRepository('workflows').update({ filter: { enabled: true }, values: { enabled: false } });
+  });
+
   afterAll(async () => {
     await t?.destroy();
     await peers?.stop();

@@ -94,8 +94,10 @@ export class SendMailInstruction extends Instruction {
   }
 
   private async settleJob(jobId: string | number, status: number, result: unknown) {
-    const job = await this.db.getRepository('jobs').findOne({ filterByTk: jobId });
+    const job = await this.db.getRepository('jobs').findOne({ filterByTk: jobId, appends: ['node'] });
     if (!job || job.get('status') !== JOB_STATUS.PENDING) return;
+    // Settled with the final status at once, so nobody ever reads a FAILED job that "ignore failure" resolves.
+    if (status === JOB_STATUS.FAILED && job.get('node')?.config?.ignoreFail) status = JOB_STATUS.RESOLVED;
     const execution = await job.getExecution();
     if (await this.workflow.abortExecutionIfExpired(execution)) return;
     if (execution.get('status') !== EXECUTION_STATUS.STARTED) return;
