@@ -3,7 +3,7 @@ import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, 
 import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { greetingOf, instancePaths, renderDovecotConfig, type DovecotIdentity } from './dovecotConfig';
+import { greetingOf, instancePaths, renderDovecotConfig, renderOAuth2Config, type DovecotIdentity } from './dovecotConfig';
 import { deliverViaLmtp } from './lmtp';
 import { normalizeMailUser, passwdFileText, type MailUser } from './mailUser';
 import { freePorts, portIsFree, readGreeting } from './ports';
@@ -22,6 +22,12 @@ export interface DovecotOptions {
   lmtpPort?: number;
   /** how long start() waits for the IMAP greeting; default 15 s */
   startTimeoutMs?: number;
+  /**
+   * Also accept XOAUTH2 / OAUTHBEARER logins: dovecot's oauth2 passdb checks each bearer token at this RFC 7662
+   * introspection URL (e.g. the Microsoft fake's `introspectionUrl` with `introspectionHttp: true`). Password
+   * logins keep working.
+   */
+  oauth2?: { introspectionUrl: string };
 }
 
 export interface Dovecot {
@@ -101,6 +107,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
 
   const users = (opts.users ?? []).map(normalizeMailUser);
   await writeFile(paths.passwd, passwdFileText(users), { mode: 0o644 });
+  if (opts.oauth2) await writeFile(paths.oauth2, renderOAuth2Config(opts.oauth2), { mode: 0o644 });
 
   let tls: { certPath: string; keyPath: string; dhPath?: string; certPem: string } | undefined;
   if (opts.tls) {
@@ -133,6 +140,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
       tls,
       identity,
       quotaBytes: opts.quotaBytes,
+      oauth2: opts.oauth2,
     });
     await writeFile(paths.config, config, { mode: 0o644 });
     const server = new DovecotServer(binary, dir, ownsDir, users, imapPort, lmtpPort, imapsPort, tls?.certPem, opts.startTimeoutMs ?? 15000);

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import type { Dovecot } from './dovecot';
 import { deliverViaLmtp } from './lmtp';
@@ -14,6 +15,12 @@ export interface SmtpSinkOptions {
   rejectRecipients?: string[];
   /** how long close() lets open client connections finish before cutting them; default 300 ms */
   closeTimeoutMs?: number;
+  /**
+   * Also accept AUTH XOAUTH2: the bearer token is POSTed to this RFC 7662 introspection URL (e.g. the Microsoft
+   * fake's `introspectionUrl`), asking for `scope` (default SMTP.Send); the token's user must be the AUTH user.
+   * Needs `users` (AUTH is off without them). Set `ca` when the URL is the fake's HTTPS origin.
+   */
+  oauth2?: { introspectionUrl: string; scope?: string; ca?: string };
 }
 
 export interface ReceivedMail {
@@ -45,6 +52,31 @@ function smtpError(code: number, message: string): SmtpError {
   return err;
 }
 
+/** The user an introspection endpoint vouches for, or null when it calls the token inactive. */
+async function introspectedUser(oauth2: NonNullable<SmtpSinkOptions['oauth2']>, token: string): Promise<string | null> {
+  const url = new URL(oauth2.introspectionUrl);
+  url.searchParams.set('scope', oauth2.scope ?? 'SMTP.Send');
+  const body = new URLSearchParams({ token }).toString();
+  const init = { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body };
+  let text: string;
+  if (url.protocol === 'https:' && oauth2.ca) {
+    text = await new Promise<string>((resolve, reject) => {
+      const req = https.request(url, { method: 'POST', headers: init.headers, ca: oauth2.ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  } else {
+    text = await (await fetch(url, init)).text();
+  }
+  const answer = JSON.parse(text) as { active?: boolean; username?: string };
+  return answer.active === true && typeof answer.username === 'string' ? answer.username.toLowerCase() : null;
+}
+
 /** A real SMTP server (the `smtp-server` package) on 127.0.0.1, no TLS, that collects what it is sent. */
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const users = opts.users?.map(normalizeMailUser);
@@ -62,9 +94,21 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     disabledCommands: users ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authOptional: !users,
     allowInsecureAuth: true,
-    authMethods: ['PLAIN', 'LOGIN'],
+    authMethods: opts.oauth2 ? ['PLAIN', 'LOGIN', 'XOAUTH2'] : ['PLAIN', 'LOGIN'],
     closeTimeout: opts.closeTimeoutMs ?? 300,
     onAuth(auth, _session, callback) {
+      if (auth.method === 'XOAUTH2' && opts.oauth2) {
+        const claimed = String(auth.username ?? '').toLowerCase();
+        introspectedUser(opts.oauth2, String(auth.accessToken ?? '')).then(
+          (user) => {
+            if (user && user === claimed && users?.some((u) => u.user === user)) return callback(null, { user });
+            // RFC 7628 failure: a JSON challenge, then 535 once the client answers
+            callback(null, { data: { status: '401', schemes: 'bearer', scope: opts.oauth2?.scope ?? 'SMTP.Send' } } as any);
+          },
+          (err: Error) => callback(smtpError(454, `4.7.0 token check failed: ${err.message}`)),
+        );
+        return;
+      }
       const user = users?.find((u) => u.user === String(auth.username ?? '').toLowerCase());
       if (!user || auth.password !== user.password) {
         return callback(smtpError(535, 'Authentication credentials invalid'));

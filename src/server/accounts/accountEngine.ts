@@ -5,12 +5,14 @@ import {
   createTransport,
   testConnection,
   AccountConfig,
+  MailError,
+  Ms365DelegatedConfig,
   MailSource,
   MailTransport,
   RuntimeOptions,
 } from '@mailbridge/mail-core';
 import { AccountSecrets, decryptSecrets } from './accountSecrets';
-import { EngineContext, StoredAccount, toEngineConfig } from './engineConfig';
+import { EngineContext, signInConfig, StoredAccount, toEngineConfig } from './engineConfig';
 import { accountTokenCache } from '../oauth/tokenCacheStore';
 
 interface CachedEngine {
@@ -35,6 +37,15 @@ export class AccountEngine {
     );
   }
 
+  /** The account's delegated Microsoft sign-in (MSAL configuration), or null when it signs in otherwise. */
+  async signInConfig(model: any, context: EngineContext = {}): Promise<Ms365DelegatedConfig | null> {
+    return signInConfig(
+      model.toJSON() as StoredAccount,
+      await decryptSecrets(this.app, model.get('secrets')),
+      context,
+    );
+  }
+
   private async entry(model: any): Promise<{ config: AccountConfig; cached: CachedEngine }> {
     const id = String(model.get('id'));
     const version = String(new Date(model.get('updatedAt')).getTime());
@@ -42,16 +53,22 @@ export class AccountEngine {
     let cached = this.cache.get(id);
     if (!cached || cached.version !== version) {
       await this.forget(id);
-      cached = { version, runtime: this.runtimeFor(id, config) };
+      cached = { version, runtime: this.runtimeFor(id, config, await this.signInConfig(model)) };
       this.cache.set(id, cached);
     }
     return { config, cached };
   }
 
-  runtimeFor(accountId: string, config: AccountConfig): RuntimeOptions {
-    if (config.provider !== 'ms365-delegated') return {};
+  runtimeFor(accountId: string, config: AccountConfig, signIn?: Ms365DelegatedConfig | null): RuntimeOptions {
+    if (config.provider === 'ms365-delegated') {
+      const tokenCache = accountTokenCache(this.app, accountId);
+      return { tokenCache, tokenProvider: createGraphAuth(config, { tokenCache }) };
+    }
+    if (!signIn) return {};
+    // SMTP/IMAP with Microsoft OAuth: XOAUTH2 with tokens for Exchange's IMAP/SMTP scopes, same token cache
     const tokenCache = accountTokenCache(this.app, accountId);
-    return { tokenCache, tokenProvider: createGraphAuth(config, { tokenCache }) };
+    const auth = createGraphAuth(signIn, { tokenCache });
+    return { tokenCache, accessTokenProvider: (opts) => auth.getToken(opts) };
   }
 
   async transport(model: any): Promise<MailTransport> {
@@ -68,7 +85,14 @@ export class AccountEngine {
   /** Tests a stored account, or unsaved form values with the stored secrets filled in. */
   testConfig(accountId: string | undefined, account: StoredAccount, secrets: AccountSecrets) {
     const config = toEngineConfig(account, secrets);
-    return testConnection(config, accountId ? this.runtimeFor(accountId, config) : {});
+    const signIn = signInConfig(account, secrets);
+    if (signIn && config.provider !== 'ms365-delegated' && !accountId) {
+      throw new MailError('AUTH_FAILED', 'This account signs in with Microsoft and is not connected yet.', {
+        retryable: false,
+        hint: 'Save the account, then use "Connect with Microsoft".',
+      });
+    }
+    return testConnection(config, accountId ? this.runtimeFor(accountId, config, signIn) : {});
   }
 
   async forget(accountId: string) {

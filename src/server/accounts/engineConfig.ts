@@ -1,4 +1,4 @@
-import type { AccountConfig } from '@mailbridge/mail-core';
+import type { AccountConfig, Ms365DelegatedConfig } from '@mailbridge/mail-core';
 import type { AccountSecrets } from './accountSecrets';
 import { requestedScopes } from './scopes';
 
@@ -13,6 +13,18 @@ const RECEIVING = new Set(['smtp-imap', 'ms365-app', 'ms365-delegated']);
 
 export function canReceive(provider: string): boolean {
   return RECEIVING.has(provider);
+}
+
+/** SMTP/IMAP (or SMTP only) signing in with a delegated Microsoft account: XOAUTH2 with tokens from Entra ID. */
+export const MICROSOFT_OAUTH = 'microsoft-oauth';
+
+export function usesMicrosoftOAuth(account: Pick<StoredAccount, 'provider' | 'settings'>): boolean {
+  return (account.provider === 'smtp-imap' || account.provider === 'smtp') && account.settings?.authMethod === MICROSOFT_OAUTH;
+}
+
+/** Whether "Connect with Microsoft" applies: a delegated Microsoft 365 account or SMTP/IMAP with Microsoft OAuth. */
+export function connectsWithMicrosoft(account: Pick<StoredAccount, 'provider' | 'settings'>): boolean {
+  return account.provider === 'ms365-delegated' || usesMicrosoftOAuth(account);
 }
 
 export interface EngineContext {
@@ -31,10 +43,13 @@ export function toEngineConfig(
   switch (provider) {
     case 'smtp-imap':
     case 'smtp': {
+      // With Microsoft OAuth the token comes from the runtime's accessTokenProvider (see signInConfig).
       const auth =
-        s.authMethod === 'xoauth2'
-          ? { method: 'xoauth2' as const, accessToken: secrets.accessToken ?? '' }
-          : { method: 'password' as const, password: secrets.password ?? '' };
+        s.authMethod === MICROSOFT_OAUTH
+          ? { method: 'xoauth2' as const, accessToken: '' }
+          : s.authMethod === 'xoauth2'
+            ? { method: 'xoauth2' as const, accessToken: secrets.accessToken ?? '' }
+            : { method: 'password' as const, password: secrets.password ?? '' };
       return provider === 'smtp-imap'
         ? { provider, address, smtp: s.smtp, imap: s.imap, auth }
         : { provider, address, smtp: s.smtp, auth };
@@ -84,4 +99,29 @@ export function toEngineConfig(
     default:
       throw new Error(`Unknown provider "${provider}".`);
   }
+}
+
+/**
+ * The delegated Microsoft sign-in behind an account (MSAL configuration), or null when it has none: the
+ * ms365-delegated provider asks for Graph scopes, SMTP/IMAP with Microsoft OAuth for Exchange's IMAP/SMTP scopes.
+ */
+export function signInConfig(
+  account: StoredAccount,
+  secrets: AccountSecrets,
+  context: EngineContext = {},
+): Ms365DelegatedConfig | null {
+  if (account.provider === 'ms365-delegated') return toEngineConfig(account, secrets, context) as Ms365DelegatedConfig;
+  if (!usesMicrosoftOAuth(account)) return null;
+  const s = account.settings ?? {};
+  return {
+    provider: 'ms365-delegated',
+    address: account.address,
+    tenantId: s.tenantId,
+    clientId: s.clientId,
+    clientSecret: secrets.clientSecret || undefined,
+    redirectUri: s.redirectUri || context.redirectUri || '',
+    scopes: requestedScopes(account.provider, s).filter((x) => x !== 'offline_access'),
+    homeAccountId: s.homeAccountId,
+    endpoints: s.endpoints,
+  };
 }

@@ -8,6 +8,10 @@ const DELEGATED: Record<ScopePreset, string[]> = {
   'read-send': ['Mail.Read', 'Mail.Send', 'offline_access', 'User.Read'],
 };
 
+// SMTP/IMAP with "Microsoft (OAuth)": Exchange Online's own resource, not Graph.
+export const OUTLOOK_IMAP_SCOPE = 'https://outlook.office.com/IMAP.AccessAsUser.All';
+export const OUTLOOK_SMTP_SCOPE = 'https://outlook.office.com/SMTP.Send';
+
 const APP_ONLY: Record<ScopePreset, string[]> = {
   read: ['Mail.ReadWrite', 'User.Read.All'],
   send: ['Mail.Send', 'User.Read.All'],
@@ -16,8 +20,14 @@ const APP_ONLY: Record<ScopePreset, string[]> = {
 
 export function requestedScopes(
   provider: string,
-  settings: { scopePreset?: ScopePreset; extraScopes?: string[] },
+  settings: { scopePreset?: ScopePreset; extraScopes?: string[]; authMethod?: string },
 ): string[] {
+  if (provider === 'smtp-imap' || provider === 'smtp') {
+    if (settings.authMethod !== 'microsoft-oauth') return [];
+    return provider === 'smtp-imap'
+      ? [OUTLOOK_IMAP_SCOPE, OUTLOOK_SMTP_SCOPE, 'offline_access']
+      : [OUTLOOK_SMTP_SCOPE, 'offline_access'];
+  }
   const table = provider === 'ms365-app' ? APP_ONLY : DELEGATED;
   const preset = table[settings.scopePreset ?? 'read-send'] ?? table['read-send'];
   return [...new Set([...preset, ...(settings.extraScopes ?? []).map((s) => s.trim()).filter(Boolean)])];
@@ -26,6 +36,8 @@ export function requestedScopes(
 /** Scopes requested but not granted (offline_access is never listed in a token's scp claim). */
 export function missingScopes(requested: string[], granted: string[] | undefined): string[] {
   if (!granted) return [];
-  const have = new Set(granted.map((s) => s.toLowerCase()));
-  return requested.filter((s) => s !== 'offline_access' && !have.has(s.toLowerCase()));
+  // Entra ID answers Graph scopes by short name and other resources' scopes by full URI
+  const name = (s: string) => s.slice(s.lastIndexOf('/') + 1).toLowerCase();
+  const have = new Set(granted.map(name));
+  return requested.filter((s) => s !== 'offline_access' && !have.has(name(s)));
 }

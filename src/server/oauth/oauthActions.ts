@@ -1,8 +1,10 @@
 import type { Application } from '@nocobase/server';
-import { adminConsentUrl, createGraphAuth, DelegatedAuth, Ms365DelegatedConfig } from '@mailbridge/mail-core';
+import { adminConsentUrl, createGraphAuth, DelegatedAuth } from '@mailbridge/mail-core';
 import type { MailService } from '../mailService';
 import { OAuthStates } from './oauthStates';
+import { accountTokenCache } from './tokenCacheStore';
 import { missingScopes, requestedScopes } from '../accounts/scopes';
+import { connectsWithMicrosoft, usesMicrosoftOAuth } from '../accounts/engineConfig';
 
 const NS = '@mailbridge/plugin-mail';
 export const CALLBACK_ACTION = 'mailOAuth:callback';
@@ -24,19 +26,21 @@ async function delegatedAccount(ctx: any, app: Application, accountId: unknown) 
     ? await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId as any })
     : null;
   if (!account) ctx.throw(404, ctx.t('Mail account not found', { ns: NS }));
-  if (account.get('provider') !== 'ms365-delegated')
+  if (!connectsWithMicrosoft(account.toJSON()))
     ctx.throw(400, ctx.t('Only delegated Microsoft 365 accounts connect this way', { ns: NS }));
   return account;
 }
 
 // "Connect with Microsoft": authorize (signed-in admin) -> Entra ID -> callback (public GET, validated by the
-// single-use state) -> token cache stored encrypted -> back to the settings page with the outcome.
+// single-use state) -> token cache stored encrypted -> back to the settings page with the outcome. The same for a
+// delegated Microsoft 365 account (Graph scopes) and for SMTP/IMAP signing in with Microsoft (IMAP/SMTP scopes).
 export function registerOAuthActions(app: Application, mail: MailService) {
   const states = new OAuthStates(app);
 
   const authFor = async (account: any, redirectUri: string): Promise<DelegatedAuth> => {
-    const config = { ...((await mail.engine.config(account)) as Ms365DelegatedConfig), redirectUri };
-    return createGraphAuth(config, mail.engine.runtimeFor(String(account.get('id')), config));
+    const signIn = await mail.engine.signInConfig(account);
+    if (!signIn) throw new Error('This account does not sign in with Microsoft.');
+    return createGraphAuth({ ...signIn, redirectUri }, { tokenCache: accountTokenCache(app, String(account.get('id'))) });
   };
 
   const markConnected = async (
@@ -45,7 +49,7 @@ export function registerOAuthActions(app: Application, mail: MailService) {
     redirectUri: string,
   ) => {
     const settings = account.get('settings') ?? {};
-    const requested = requestedScopes('ms365-delegated', settings);
+    const requested = requestedScopes(account.get('provider'), settings);
     await account.update({
       settings: {
         ...settings,
@@ -133,8 +137,10 @@ export function registerOAuthActions(app: Application, mail: MailService) {
       adminConsent: async (ctx: any, next: () => Promise<void>) => {
         const account = await delegatedAccount(ctx, app, ctx.action.params.filterByTk ?? ctx.action.params.accountId);
         const s = account.get('settings') ?? {};
+        // SMTP/IMAP permissions belong to Exchange Online's resource, not to Graph
+        const resource = usesMicrosoftOAuth(account.toJSON()) ? { graphBaseUrl: 'https://outlook.office.com' } : {};
         ctx.body = {
-          url: adminConsentUrl(s.tenantId, s.clientId, s.redirectUri || callbackUrl(ctx), s.endpoints ?? {}),
+          url: adminConsentUrl(s.tenantId, s.clientId, s.redirectUri || callbackUrl(ctx), { ...s.endpoints, ...resource }),
         };
         await next();
       },

@@ -6,6 +6,7 @@ import { canReceive } from '../accounts/engineConfig';
 import { assignThreads, refreshThreadStats } from '../sync/threading';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
+import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 
 export interface RecordRef {
   collection: string;
@@ -197,6 +198,7 @@ export class Outbox {
   }
 
   private async recordFailure(entry: any, err: any) {
+    await noticeIfReconnectNeeded(this.app, entry.get('accountId'), err);
     if (err.needsReconnect) {
       await this.app.db
         .getModel('mailAccounts')

@@ -2,6 +2,7 @@ import type { Application } from '@nocobase/server';
 import type { FolderInfo, MailSource } from '@mailbridge/mail-core';
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
+import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { SyncLease } from './syncLease';
 import { knownProviderIds, storeBatch } from './messageStore';
 import { Watchdog } from './watchdog';
@@ -93,6 +94,7 @@ export class SyncService {
       return { ok: true, folders };
     } catch (err: any) {
       const error = { code: err.code ?? 'PROVIDER_ERROR', message: err.message ?? String(err), hint: err.hint };
+      await noticeIfReconnectNeeded(this.app, accountId, err);
       await this.mark(accountId, {
         status: err.needsReconnect ? 'needs-reconnect' : 'error',
         lastSyncAt: new Date(),

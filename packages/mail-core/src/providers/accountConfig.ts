@@ -61,8 +61,11 @@ export type AccountConfig =
 
 /** What cannot live in JSON: hooks supplied at runtime. */
 export interface RuntimeOptions extends GraphRuntime {
-  /** Returns a fresh OAuth access token; used on every (re)connect instead of `auth.accessToken`. */
-  accessTokenProvider?: () => Promise<string>;
+  /**
+   * Returns an OAuth access token; used on every (re)connect instead of `auth.accessToken`. `forceRefresh`
+   * when the server refused the previous one. A MailError it throws (e.g. needsReconnect) is passed on as is.
+   */
+  accessTokenProvider?: (opts?: { forceRefresh?: boolean }) => Promise<string>;
   /** Called with every IMAP command line sent (credentials masked): diagnostics, tests, benchmarks. */
   onImapCommand?: (line: string) => void;
 }

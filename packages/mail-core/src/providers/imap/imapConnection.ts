@@ -1,5 +1,5 @@
 import { ImapFlow, type ImapFlowOptions, type Logger } from 'imapflow';
-import { toMailError, type MailErrorContext } from '../../errors';
+import { isMailError, toMailError, type MailErrorContext } from '../../errors';
 import { DEFAULT_TIMEOUTS, loginUser, secretsOf, type AuthConfig, type ImapEndpoint, type RuntimeOptions } from '../accountConfig';
 
 export interface ImapConnectionConfig {
@@ -74,6 +74,7 @@ export async function openImapConnection(config: ImapConnectionConfig, runtime: 
   try {
     if (config.auth.method === 'xoauth2' && runtime.accessTokenProvider) accessToken = await runtime.accessTokenProvider();
   } catch (err) {
+    if (isMailError(err)) throw err;
     throw toMailError(Object.assign(err as Error, { code: 'EOAUTH2' }), context);
   }
   const client = new ImapFlow(imapFlowOptions(config, runtime, accessToken, opts));

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { SMTPPoolOptions, Transporter } from 'nodemailer';
-import { toMailError, type MailErrorContext } from '../../errors';
+import { isMailError, toMailError, type MailErrorContext } from '../../errors';
 import { assertSafeHeaders } from '../../mime/assertSafeHeaders';
 import { composeOptions } from '../../mime/composeOptions';
 import { ensureMessageId } from '../../mime/messageId';
@@ -50,6 +50,11 @@ export function queueIdOf(response: string | undefined): string | undefined {
   return match?.[1];
 }
 
+function tokenErrorOf(err: unknown) {
+  const tokenError = (err as { tokenError?: unknown } | null)?.tokenError;
+  return isMailError(tokenError) ? tokenError : undefined;
+}
+
 /** Sends through an SMTP server with a connection pool (nodemailer). */
 export class SmtpTransport implements MailTransport {
   private readonly mailer: Transporter;
@@ -59,8 +64,12 @@ export class SmtpTransport implements MailTransport {
     this.mailer = nodemailer.createTransport(poolOptions(config));
     const provider = runtime.accessTokenProvider;
     if (provider && config.auth.method === 'xoauth2') {
-      this.mailer.set('oauth2_provision_cb', (_user: string, _renew: boolean, done: (err: Error | null, token?: string) => void) => {
-        provider().then((token) => done(null, token), (err: Error) => done(err));
+      this.mailer.set('oauth2_provision_cb', (_user: string, renew: boolean, done: (err: Error | null, token?: string) => void) => {
+        // nodemailer rewrites the code of the error it is given: hand it a carrier, keep the token error intact
+        provider({ forceRefresh: renew }).then(
+          (token) => done(null, token),
+          (err: Error) => done(Object.assign(new Error(err.message), { code: 'EOAUTH2', tokenError: err })),
+        );
       });
     }
     this.context = {
@@ -84,7 +93,7 @@ export class SmtpTransport implements MailTransport {
         rejected: (info.rejected ?? []).map(String),
       };
     } catch (err) {
-      throw toMailError(err, { ...this.context, operation: 'send' });
+      throw tokenErrorOf(err) ?? toMailError(err, { ...this.context, operation: 'send' });
     }
   }
 
@@ -92,7 +101,7 @@ export class SmtpTransport implements MailTransport {
     try {
       await this.mailer.verify();
     } catch (err) {
-      throw toMailError(err, { ...this.context, operation: 'connect' });
+      throw tokenErrorOf(err) ?? toMailError(err, { ...this.context, operation: 'connect' });
     }
   }
 

@@ -70,9 +70,12 @@ export interface AccessTokenRecord {
   kind: 'app' | 'delegated';
   clientId: string;
   userId?: string;
-  /** roles (app) or scp (delegated), short Graph names */
+  /** roles (app) or scp (delegated): short Graph names, full URIs for other resources (Outlook IMAP/SMTP) */
   permissions: Set<string>;
   exp: number;
+  /** the resource the token is for; absent means Graph */
+  aud?: string;
+  revoked?: boolean;
 }
 
 export interface RefreshTokenRecord {
@@ -98,6 +101,14 @@ export interface CodeRecord {
 
 export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
+/** Exchange Online's resource for IMAP, POP and SMTP with OAuth. */
+export const OUTLOOK_RESOURCE = 'https://outlook.office.com';
+export const OUTLOOK_SCOPE = /^https:\/\/outlook\.office(365)?\.com\/[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+$/i;
+
+/** "https://outlook.office.com/IMAP.AccessAsUser.All" → "IMAP.AccessAsUser.All" (the scp claim's form). */
+export function outlookScopeName(scope: string): string {
+  return scope.slice(scope.lastIndexOf('/') + 1);
+}
 
 /** "https://graph.microsoft.com/Mail.Send" → "Mail.Send"; "openid" stays. */
 export function shortScope(scope: string, graphOrigin: string): string {
@@ -207,6 +218,17 @@ export class Directory {
   /** Delegated permissions a user's token may carry: admin consent plus the user's own consent. */
   consentedFor(app: FakeApp, userId: string): Set<string> {
     return new Set([...app.delegatedPermissions, ...(app.userConsent.get(userId) ?? [])]);
+  }
+
+  revokeAccessTokens(userId: string): number {
+    let n = 0;
+    for (const at of this.accessTokens.values()) {
+      if (at.userId === userId && !at.revoked) {
+        at.revoked = true;
+        n++;
+      }
+    }
+    return n;
   }
 
   revokeRefreshTokens(userId: string): number {

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt, randomToken, verifyClientAssertion, type TokenSigner } from './jwt';
-import { OIDC_SCOPES, shortScope, type Directory, type FakeApp, type FakeUser } from './directory';
+import { OIDC_SCOPES, OUTLOOK_RESOURCE, OUTLOOK_SCOPE, outlookScopeName, shortScope, type Directory, type FakeApp, type FakeUser } from './directory';
 import { aadErrorBody, escapeHtml, readBody, sendHtml, sendJson, type AadErrorBody } from './http';
 
 export interface TokenRequestRecord {
@@ -55,6 +55,13 @@ export class AuthorizePageError extends Error {}
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const RESOURCE_SCOPE = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+$/;
 
+/**
+ * Not an Entra ID endpoint: RFC 7662 token introspection for local IMAP/SMTP servers (dovecot's oauth2 passdb,
+ * the SMTP sink), which cannot ask Exchange Online whether a token is good.
+ */
+export const INTROSPECTION_PATH = '/_fake/oauth2/introspect';
+export const DEFAULT_INTROSPECTION_SCOPE = 'IMAP.AccessAsUser.All';
+
 export class Entra {
   readonly tokenRequests: TokenRequestRecord[] = [];
 
@@ -100,6 +107,10 @@ export class Entra {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, segments: string[]): Promise<boolean> {
+    if (url.pathname === INTROSPECTION_PATH) {
+      await this.introspectRequest(req, res, url);
+      return true;
+    }
     const [tenant, ...rest] = segments;
     const path = rest.join('/');
     const known = ['v2.0/.well-known/openid-configuration', 'discovery/v2.0/keys', 'oauth2/v2.0/authorize', 'oauth2/v2.0/token', 'v2.0/adminconsent', 'adminconsent'];
@@ -157,8 +168,12 @@ export class Entra {
     if (!user || user.shared) return error('access_denied', 50034, `The user account ${userRef} does not exist in the ${this.dir.tenantId} directory.`);
     if (opts.password !== undefined && opts.password !== user.password) return error('access_denied', 50126, 'Error validating credentials due to invalid username or password.');
     const scopes = this.scopesOf(params.get('scope'));
-    const bad = scopes.find((s) => !OIDC_SCOPES.has(s) && s !== '.default' && !RESOURCE_SCOPE.test(s));
+    const bad = scopes.find((s) => !OIDC_SCOPES.has(s) && s !== '.default' && !RESOURCE_SCOPE.test(s) && !OUTLOOK_SCOPE.test(s));
     if (bad) return error('invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${bad} is not valid.`);
+    const outlook = scopes.filter((s) => OUTLOOK_SCOPE.test(s));
+    if (outlook.length && outlook.length !== scopes.filter((s) => !OIDC_SCOPES.has(s)).length) {
+      return error('invalid_scope', 28000, 'Provide value for the input parameter scope which can only contain scopes from one resource.');
+    }
     const consented = this.dir.consentedFor(app, user.id);
     const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
     const wanted = resourceScopes.includes('.default') ? [...consented] : resourceScopes;
@@ -427,8 +442,9 @@ export class Entra {
     const resource = [...new Set(scopes.filter((s) => !OIDC_SCOPES.has(s)))];
     const oidc = new Set(scopes.filter((s) => OIDC_SCOPES.has(s)));
     const sub = createHash('sha256').update(`${user.id}:${app.clientId}`).digest('base64url').slice(0, 43);
+    const forOutlook = resource.some((s) => OUTLOOK_SCOPE.test(s));
     const accessToken = this.signer.sign({
-      aud: 'https://graph.microsoft.com',
+      aud: forOutlook ? OUTLOOK_RESOURCE : 'https://graph.microsoft.com',
       iss: `https://sts.windows.net/${this.dir.tenantId}/`,
       iat: now,
       nbf: now,
@@ -442,7 +458,7 @@ export class Entra {
       idtyp: 'user',
       name: user.displayName,
       oid: user.id,
-      scp: resource.join(' '),
+      scp: (forOutlook ? resource.map(outlookScopeName) : resource).join(' '),
       sub,
       tid: this.dir.tenantId,
       unique_name: user.userPrincipalName,
@@ -450,7 +466,15 @@ export class Entra {
       uti: randomToken('', 16),
       ver: '1.0',
     });
-    this.dir.accessTokens.set(accessToken, { token: accessToken, kind: 'delegated', clientId: app.clientId, userId: user.id, permissions: new Set(resource), exp });
+    this.dir.accessTokens.set(accessToken, {
+      token: accessToken,
+      kind: 'delegated',
+      clientId: app.clientId,
+      userId: user.id,
+      permissions: new Set(resource),
+      exp,
+      ...(forOutlook ? { aud: OUTLOOK_RESOURCE } : {}),
+    });
     const body: Record<string, unknown> = {
       token_type: 'Bearer',
       scope: [...resource, ...[...oidc].filter((s) => s !== 'offline_access')].join(' '),
@@ -485,5 +509,44 @@ export class Entra {
       body.client_info = Buffer.from(JSON.stringify({ uid: user.id, utid: this.dir.tenantId })).toString('base64url');
     }
     return body;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // introspection (fake only)
+
+  /** RFC 7662: active only for a known, unexpired, unrevoked delegated Outlook token carrying `requiredScope`. */
+  introspect(token: string, requiredScope: string = DEFAULT_INTROSPECTION_SCOPE): Record<string, unknown> {
+    const record = this.dir.accessTokens.get(token);
+    const user = record?.userId ? this.dir.users.get(record.userId) : undefined;
+    const names = new Set([...(record?.permissions ?? [])].map((p) => outlookScopeName(p).toLowerCase()));
+    if (
+      !record ||
+      !user ||
+      record.revoked ||
+      record.kind !== 'delegated' ||
+      record.aud !== OUTLOOK_RESOURCE ||
+      record.exp <= nowSeconds() ||
+      !names.has(outlookScopeName(requiredScope).toLowerCase())
+    ) {
+      return { active: false };
+    }
+    return {
+      active: true,
+      username: user.userPrincipalName,
+      email: user.mail,
+      scope: [...record.permissions].map(outlookScopeName).join(' '),
+      client_id: record.clientId,
+      token_type: 'Bearer',
+      exp: record.exp,
+      aud: record.aud,
+    };
+  }
+
+  /** POST form `token=` (dovecot's introspection_mode = post), GET `?token=`, or `Authorization: Bearer`. */
+  async introspectRequest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const form = req.method === 'POST' ? new URLSearchParams((await readBody(req, 64 * 1024)).toString('utf8')) : new URLSearchParams();
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token = form.get('token') ?? url.searchParams.get('token') ?? bearer ?? '';
+    sendJson(res, 200, this.introspect(token, url.searchParams.get('scope') ?? undefined), { 'Cache-Control': 'no-store' });
   }
 }

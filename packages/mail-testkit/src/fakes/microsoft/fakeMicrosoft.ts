@@ -4,11 +4,12 @@
  * `endpoints.ca`), address it by `authorityHost` and `graphBaseUrl`.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { makeTestCa } from './certs';
 import { Directory, type FakeApp, type FakeAppInit, type FakeUser, type FakeUserInit } from './directory';
-import { AuthorizePageError, Entra, type AuthorizeOptions, type AuthorizeResult, type TokenRequestRecord } from './entra';
+import { AuthorizePageError, Entra, INTROSPECTION_PATH, type AuthorizeOptions, type AuthorizeResult, type TokenRequestRecord } from './entra';
 import { Graph, type GraphRequestRecord, type SentRecord, type UploadRecord } from './graph';
 import { graphError, sendJson } from './http';
 import { TokenSigner } from './jwt';
@@ -27,6 +28,11 @@ export interface MicrosoftFakeOptions {
   concurrencyRetryAfterSeconds?: number;
   /** largest JSON or MIME body of sendMail / create message; default 4 MB */
   maxRequestBytes?: number;
+  /**
+   * Also serve the token introspection endpoint over plain HTTP on 127.0.0.1 (`introspectionUrl`), for peers that
+   * cannot be given the fake's CA (dovecot's oauth2 passdb). Default false: only HTTPS on `origin`.
+   */
+  introspectionHttp?: boolean;
 }
 
 export interface SeedAttachment {
@@ -76,6 +82,13 @@ export interface MicrosoftFake {
   /** the CA to trust (`endpoints.ca`) */
   caPem: string;
   tenantId: string;
+  /**
+   * Token introspection (RFC 7662, a fake-only endpoint): POST `token=…`; `?scope=` names the scope a token must
+   * carry (default IMAP.AccessAsUser.All). Plain HTTP with `introspectionHttp`, else on `origin`.
+   */
+  introspectionUrl: string;
+  /** what the introspection endpoint answers for a token */
+  introspect(token: string, requiredScope?: string): Record<string, unknown>;
 
   addUser(init: FakeUserInit): FakeUser;
   user(ref: string): FakeUser;
@@ -93,6 +106,8 @@ export interface MicrosoftFake {
   adminConsentAs(adminConsentUrl: string, permissions: { application?: string[]; delegated?: string[] }): string;
   /** invalidates every refresh token of the user (password reset, "revoke sessions") */
   revokeRefreshTokens(user: string): number;
+  /** invalidates every access token of the user (introspection answers inactive; Graph is not affected) */
+  revokeAccessTokens(user: string): number;
   setAccessTokenLifetime(seconds: number): void;
 
   createFolder(user: string, displayName: string, parent?: string): string;
@@ -163,6 +178,28 @@ export async function startMicrosoftFake(opts: MicrosoftFakeOptions = {}): Promi
   });
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  let plain: http.Server | undefined;
+  if (opts.introspectionHttp) {
+    plain = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname !== INTROSPECTION_PATH) {
+        sendJson(res, 404, { error: 'not_found' });
+        return;
+      }
+      entra.introspectRequest(req, res, url).catch((err: Error) => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: err.message });
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      plain!.once('error', reject);
+      plain!.listen(0, '127.0.0.1', () => resolve());
+    });
+  }
+  const introspectionUrl = plain
+    ? `http://127.0.0.1:${(plain.address() as AddressInfo).port}${INTROSPECTION_PATH}`
+    : `${origin}${INTROSPECTION_PATH}`;
+
   const userOf = (ref: string) => dir.requireUser(ref);
   const folderOf = (user: FakeUser, ref: string) => {
     const folder = user.mailbox.findFolderByName(ref);
@@ -198,6 +235,8 @@ export async function startMicrosoftFake(opts: MicrosoftFakeOptions = {}): Promi
     graphBaseUrl: origin,
     caPem: tls.caPem,
     tenantId: dir.tenantId,
+    introspectionUrl,
+    introspect: (token, requiredScope) => entra.introspect(token, requiredScope),
 
     addUser: (init) => dir.addUser(init),
     user: userOf,
@@ -210,6 +249,7 @@ export async function startMicrosoftFake(opts: MicrosoftFakeOptions = {}): Promi
     authorizeAs: (user, url, o) => entra.authorize(url, user, o),
     adminConsentAs: (url, permissions) => entra.adminConsent(new URL(url, origin).searchParams, permissions),
     revokeRefreshTokens: (user) => dir.revokeRefreshTokens(userOf(user).id),
+    revokeAccessTokens: (user) => dir.revokeAccessTokens(userOf(user).id),
     setAccessTokenLifetime: (seconds) => {
       entra.settings.accessTokenLifetimeSeconds = seconds;
     },
@@ -314,11 +354,19 @@ export async function startMicrosoftFake(opts: MicrosoftFakeOptions = {}): Promi
     tokenRequests: entra.tokenRequests,
     sent: graph.sent,
     uploads: graph.uploads,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      if (plain) {
+        const p = plain;
+        await new Promise<void>((resolve) => {
+          p.close(() => resolve());
+          p.closeAllConnections();
+        });
+      }
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
