@@ -70,6 +70,12 @@ function sync(stored: Record<string, any> | undefined, v: Record<string, any> | 
   };
 }
 
+/** SMTP/IMAP sign-in: a password, or "Microsoft (OAuth)" with the Entra ID app that issues the tokens. */
+function serverSignIn(s: Record<string, any>) {
+  if (s.authMethod !== 'microsoft-oauth') return { authMethod: 'password' };
+  return { authMethod: 'microsoft-oauth', tenantId: trim(s.tenantId), clientId: trim(s.clientId) };
+}
+
 /** Exactly the settings each provider owns; keys the server wrote itself (grantedScopes …) are kept. */
 function providerSettings(provider: ProviderKey, s: Record<string, any>, stored: Record<string, any>, address: string) {
   switch (provider) {
@@ -77,12 +83,12 @@ function providerSettings(provider: ProviderKey, s: Record<string, any>, stored:
       return {
         smtp: endpoint(stored.smtp, s.smtp),
         imap: endpoint(stored.imap, s.imap),
-        authMethod: 'password',
+        ...serverSignIn(s),
         appendSent: s.appendSent !== false,
         sync: sync(stored.sync, s.sync),
       };
     case 'smtp':
-      return { smtp: endpoint(stored.smtp, s.smtp), authMethod: 'password' };
+      return { smtp: endpoint(stored.smtp, s.smtp), ...serverSignIn(s) };
     case 'ms365-app':
       return {
         tenantId: trim(s.tenantId),

@@ -59,7 +59,8 @@ export const PROVIDERS: ProviderInfo[] = [
     description: 'Any mail server: sends over SMTP and syncs folders over IMAP.',
     sends: true,
     receives: true,
-    secrets: ['password'],
+    secrets: ['password', 'clientSecret'],
+    optionalSecrets: ['clientSecret'],
     defaults: () => ({
       smtp: { host: '', port: 587, security: 'starttls' },
       imap: { host: '', port: 993, security: 'ssl' },
@@ -73,7 +74,8 @@ export const PROVIDERS: ProviderInfo[] = [
     description: 'Sends through an SMTP server; incoming mail is not synced.',
     sends: true,
     receives: false,
-    secrets: ['password'],
+    secrets: ['password', 'clientSecret'],
+    optionalSecrets: ['clientSecret'],
     defaults: () => ({ smtp: { host: '', port: 587, security: 'starttls' }, authMethod: 'password' }),
   },
   {
@@ -184,6 +186,14 @@ export function requestedScopes(
 ): string[] {
   const base = (kind === 'app' ? APP_SCOPES : DELEGATED_SCOPES)[preset ?? 'read-send'] ?? [];
   return [...new Set([...base, ...(extra ?? []).map((s) => s.trim()).filter(Boolean)])];
+}
+
+/** What SMTP/IMAP signing in with Microsoft asks for: Exchange Online's IMAP and SMTP permissions. */
+export function outlookScopes(provider: 'smtp-imap' | 'smtp'): string[] {
+  const smtp = 'https://outlook.office.com/SMTP.Send';
+  return provider === 'smtp-imap'
+    ? ['https://outlook.office.com/IMAP.AccessAsUser.All', smtp, 'offline_access']
+    : [smtp, 'offline_access'];
 }
 
 /** Scope presets whose accounts read mail (and so sync). */

@@ -4,7 +4,7 @@ import { FormSection } from '../FormSection';
 import { ServerFields } from './ServerFields';
 import { PasswordSection } from './SmtpImapFields';
 
-/** SMTP only: the outgoing server and its password. */
+/** SMTP only: the outgoing server and its password (or Microsoft sign-in). */
 export function SmtpFields() {
   const { t } = useMailTranslation();
   return (
@@ -12,7 +12,7 @@ export function SmtpFields() {
       <FormSection title={t('Outgoing server')} testId="section-outgoing">
         <ServerFields kind="smtp" />
       </FormSection>
-      <PasswordSection />
+      <PasswordSection provider="smtp" />
     </>
   );
 }

@@ -1,24 +1,43 @@
 import React from 'react';
-import { Form, Switch } from 'antd';
+import { Form, Radio, Switch } from 'antd';
 import { useMailTranslation } from '../../locale';
 import { FormSection } from '../FormSection';
 import { SecretInput } from '../SecretInput';
 import { useAccountForm } from '../AccountFormContext';
 import { ServerFields } from './ServerFields';
+import { MicrosoftOAuthConnection, MicrosoftOAuthFields } from './MicrosoftOAuthFields';
 
-export function PasswordSection() {
+/** Password, or "Microsoft (OAuth)": XOAUTH2 with tokens from a delegated sign-in (Exchange Online). */
+export function PasswordSection({ provider }: { provider: 'smtp-imap' | 'smtp' }) {
   const { t } = useMailTranslation();
   const { account } = useAccountForm();
+  const microsoft = Form.useWatch(['settings', 'authMethod']) === 'microsoft-oauth';
   return (
-    <FormSection title={t('Sign-in')} testId="section-sign-in">
-      <SecretInput
-        name="password"
-        label={t('Password')}
-        required
-        isSet={Boolean(account?.secretsSet?.password)}
-        extra={t('Many providers (Gmail, iCloud, Yahoo) need an app password here instead of the normal one.')}
-      />
-    </FormSection>
+    <>
+      <FormSection title={t('Sign-in')} testId="section-sign-in">
+        <Form.Item name={['settings', 'authMethod']} label={t('Sign in with')}>
+          <Radio.Group
+            optionType="button"
+            options={[
+              { value: 'password', label: t('Password') },
+              { value: 'microsoft-oauth', label: t('Microsoft (OAuth)') },
+            ]}
+          />
+        </Form.Item>
+        {microsoft ? (
+          <MicrosoftOAuthFields provider={provider} />
+        ) : (
+          <SecretInput
+            name="password"
+            label={t('Password')}
+            required
+            isSet={Boolean(account?.secretsSet?.password)}
+            extra={t('Many providers (Gmail, iCloud, Yahoo) need an app password here instead of the normal one.')}
+          />
+        )}
+      </FormSection>
+      {microsoft && <MicrosoftOAuthConnection provider={provider} />}
+    </>
   );
 }
 
@@ -41,7 +60,7 @@ export function SmtpImapFields() {
           <Switch />
         </Form.Item>
       </FormSection>
-      <PasswordSection />
+      <PasswordSection provider="smtp-imap" />
     </>
   );
 }
