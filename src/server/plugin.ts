@@ -7,6 +7,7 @@ import { registerOAuthActions } from './oauth/oauthActions';
 import { registerAttachmentActions } from './attachments/attachmentActions';
 import { MailService } from './mailService';
 import { ensureIndexes } from './collections/ensureIndexes';
+import { fillJsonArrayDefaults } from './collections/jsonArrayDefaults';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
 const MAIL_COLLECTIONS = [
@@ -29,6 +30,7 @@ export class PluginMailServer extends Plugin {
 
   async load() {
     this.mail = new MailService(this.app);
+    fillJsonArrayDefaults(this.db);
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);

@@ -7,6 +7,7 @@ import {
   AccountConfig,
   MailError,
   Ms365DelegatedConfig,
+  FolderInfo,
   MailSource,
   MailTransport,
   RuntimeOptions,
@@ -19,11 +20,24 @@ interface CachedEngine {
   version: string;
   runtime: RuntimeOptions;
   transport?: MailTransport;
+  sync?: KeptSource;
 }
+
+interface KeptSource {
+  source: MailSource;
+  folders?: { list: FolderInfo[]; at: number };
+  idle?: NodeJS.Timeout;
+}
+
+/** A sync source left open between polls closes after this long unused (IMAP servers limit connections). */
+const KEEP_SOURCE_MS = 5 * 60_000;
+/** Folder lists change rarely: a kept source lists them again after this long. */
+const FOLDER_LIST_TTL_MS = 10 * 60_000;
 
 // The engine objects of an account. Per account and configuration version it keeps one runtime (for a delegated
 // Microsoft account: one token provider over the encrypted token cache, shared by transport and sources so two
-// refreshes never race over one rotating refresh token) and one pooled transport. Sources are opened per sync.
+// refreshes never race over one rotating refresh token), one pooled transport and one sync source kept open
+// between polls, so a poll without news costs a STATUS per folder, not a login. Other sources are opened per use.
 export class AccountEngine {
   private cache = new Map<string, CachedEngine>();
 
@@ -82,6 +96,40 @@ export class AccountEngine {
     return createSource(config, cached.runtime);
   }
 
+  /** The account's sync source, opened once and kept between polls; release it with keepSyncSource or dropSyncSource. */
+  async syncSource(model: any): Promise<{ source: MailSource; folders: () => Promise<FolderInfo[]> }> {
+    const { config, cached } = await this.entry(model);
+    const kept = (cached.sync ??= { source: createSource(config, cached.runtime) });
+    if (kept.idle) clearTimeout(kept.idle);
+    kept.idle = undefined;
+    const folders = async () => {
+      if (kept.folders && Date.now() - kept.folders.at < FOLDER_LIST_TTL_MS) return kept.folders.list;
+      const list = await kept.source.listFolders();
+      kept.folders = { list, at: Date.now() };
+      return list;
+    };
+    return { source: kept.source, folders };
+  }
+
+  /** After a successful sync: the source stays open for the next poll, until it idles too long. */
+  keepSyncSource(accountId: string) {
+    const cached = this.cache.get(String(accountId));
+    const kept = cached?.sync;
+    if (!kept) return;
+    kept.idle = setTimeout(() => void this.dropSyncSource(accountId), KEEP_SOURCE_MS);
+    kept.idle.unref?.();
+  }
+
+  /** After a failed sync (or when idle): closed, so the next poll starts from a fresh login and folder list. */
+  async dropSyncSource(accountId: string) {
+    const cached = this.cache.get(String(accountId));
+    const kept = cached?.sync;
+    if (!cached || !kept) return;
+    cached.sync = undefined;
+    if (kept.idle) clearTimeout(kept.idle);
+    await kept.source.close().catch(() => undefined);
+  }
+
   /** Tests a stored account, or unsaved form values with the stored secrets filled in. */
   testConfig(accountId: string | undefined, account: StoredAccount, secrets: AccountSecrets) {
     const config = toEngineConfig(account, secrets);
@@ -97,6 +145,7 @@ export class AccountEngine {
 
   async forget(accountId: string) {
     const cached = this.cache.get(accountId);
+    if (cached?.sync) await this.dropSyncSource(accountId);
     this.cache.delete(accountId);
     await cached?.transport?.close().catch(() => undefined);
   }

@@ -20,7 +20,7 @@ export default defineCollection({
       // 'ms365-app' | 'ms365-delegated' | 'smtp-imap' | 'smtp' | 'ses' | 'sendgrid'
     },
     { name: 'address', type: 'string', allowNull: false },
-    { name: 'aliases', type: 'json', defaultValue: [] },
+    { name: 'aliases', type: 'json' },
     { name: 'enabled', type: 'boolean', defaultValue: true },
     { name: 'settings', type: 'json', defaultValue: {} },
     { name: 'secrets', type: 'text', hidden: true },
@@ -33,8 +33,8 @@ export default defineCollection({
     // A database lease, so that one node of a cluster syncs an account at a time and a killed node's lease expires.
     { name: 'syncLeaseOwner', type: 'string', hidden: true },
     { name: 'syncLeaseUntil', type: 'date' },
-    { name: 'userIds', type: 'json', defaultValue: [] },
-    { name: 'roleNames', type: 'json', defaultValue: [] },
+    { name: 'userIds', type: 'json' },
+    { name: 'roleNames', type: 'json' },
   ],
   indexes: [{ fields: ['address'] }],
 });

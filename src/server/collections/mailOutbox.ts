@@ -16,8 +16,8 @@ export default defineCollection({
     { name: 'message', type: 'json' },
     { name: 'messageId', type: 'string' },
     { name: 'providerMessageId', type: 'string' },
-    { name: 'accepted', type: 'json', defaultValue: [] },
-    { name: 'rejected', type: 'json', defaultValue: [] },
+    { name: 'accepted', type: 'json' },
+    { name: 'rejected', type: 'json' },
     { name: 'attempts', type: 'integer', defaultValue: 0 },
     { name: 'lastError', type: 'text' },
     { name: 'errorCode', type: 'string' },
@@ -28,6 +28,8 @@ export default defineCollection({
     { name: 'jobId', type: 'bigInt' },
     // The business record a mail is sent from: { collection, recordId }. Linking uses it.
     { name: 'link', type: 'json' },
+    // Which drain claimed the entry: one conditional UPDATE claims a chunk, this finds what it won.
+    { name: 'claimToken', type: 'string' },
   ],
-  indexes: [{ fields: ['state', 'createdAt'] }, { fields: ['messageId'] }, { fields: ['jobId'] }],
+  indexes: [{ fields: ['state', 'createdAt'] }, { fields: ['messageId'] }, { fields: ['jobId'] }, { fields: ['claimToken'] }],
 });

@@ -13,7 +13,7 @@ export default defineCollection({
     { name: 'providerThreadId', type: 'string' },
     { name: 'lastMessageAt', type: 'date' },
     { name: 'messageCount', type: 'integer', defaultValue: 0 },
-    { name: 'participants', type: 'json', defaultValue: [] },
+    { name: 'participants', type: 'json' },
     { name: 'messages', type: 'hasMany', target: 'mailMessages', foreignKey: 'threadId' },
   ],
   indexes: [{ fields: ['providerThreadId'] }, { fields: ['accountId', 'lastMessageAt'] }],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import type { Application } from '@nocobase/server';
 import { Op } from '@nocobase/database';
 import { assertSafeHeaders, buildMime, ensureMessageId, SyncedMessage } from '@mailbridge/mail-core';
@@ -33,10 +34,85 @@ export interface OutboxOptions {
   /** How long a claimed entry may stay in "sending" before it counts as interrupted. */
   sendLeaseMs: number;
   maxAttempts: number;
+  /** Mails of one drain in flight at once. */
+  concurrency?: number;
 }
 
 type Listener = (entry: any) => void | Promise<void>;
 const TERMINAL = new Set(['sent', 'failed']);
+/** Entries claimed per round of a drain. */
+const CHUNK = 20;
+/** Mails in flight at once; Graph allows 4 concurrent requests per mailbox, an SMTP pool queues the rest. */
+const DEFAULT_CONCURRENCY = 4;
+
+// The account rows and Sent folders a drain needs, read once per drain instead of once per mail.
+class AccountLookup {
+  private accounts = new Map<string, Promise<any>>();
+  private sentFolders = new Map<string, Promise<string>>();
+
+  constructor(private db: any) {}
+
+  get(accountId: string | number) {
+    const id = String(accountId);
+    if (!this.accounts.has(id)) this.accounts.set(id, this.db.getRepository('mailAccounts').findOne({ filterByTk: id }));
+    return this.accounts.get(id)!;
+  }
+
+  sentFolder(accountId: string) {
+    if (!this.sentFolders.has(accountId)) {
+      this.sentFolders.set(
+        accountId,
+        this.db
+          .getModel('mailSyncState')
+          .findOne({ where: { accountId, specialUse: 'sent' } })
+          .then((state: any) => state?.get('folder') ?? 'Sent'),
+      );
+    }
+    return this.sentFolders.get(accountId)!;
+  }
+}
+
+function sentRow(accountId: string, folder: string, entry: any, synced: SyncedMessage, threadId: string) {
+  const stored: StoredOutgoingMessage = entry.get('message');
+  return {
+    accountId,
+    folder,
+    providerId: synced.providerId,
+    messageId: synced.messageId,
+    inReplyTo: stored.inReplyTo ?? null,
+    references: stored.references ?? [],
+    threadId,
+    direction: 'out',
+    from: stored.from,
+    fromAddress: stored.from.address.toLowerCase(),
+    to: stored.to,
+    cc: stored.cc ?? [],
+    bcc: stored.bcc ?? [],
+    replyTo: stored.replyTo ?? [],
+    subject: stored.subject,
+    date: synced.date,
+    snippet: (stored.text ?? '').replace(/\s+/g, ' ').slice(0, 200),
+    text: stored.text ?? null,
+    html: stored.html ?? null,
+    flags: ['\\Seen'],
+    seen: true,
+    hasAttachments: Boolean(stored.attachments?.length),
+  };
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 // queued -> sending -> sent | failed. An entry is claimed by a conditional update (only one node wins), keeps
 // the Message-ID it was given when queued, and an entry found in "sending" after a crash is never resent on its
@@ -93,7 +169,7 @@ export class Outbox {
     return entry;
   }
 
-  /** Sends everything due, one entry at a time; concurrent calls share one run. */
+  /** Sends everything due, a chunk at a time with up to `concurrency` mails in flight; concurrent calls share one run. */
   drain(): Promise<void> {
     if (!this.draining) {
       this.draining = this.drainDue().finally(() => {
@@ -106,41 +182,54 @@ export class Outbox {
   private async drainDue() {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
+    const accounts = new AccountLookup(this.app.db);
     for (;;) {
       const due = await this.model.findAll({
+        attributes: ['id'],
         where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
         order: [['createdAt', 'ASC']],
-        limit: 50,
+        limit: CHUNK,
+        raw: true,
       });
       if (!due.length) return;
-      for (const entry of due) await this.process(String(entry.get('id')));
+      const claimed = await this.claim(due.map((row: any) => String(row.id)));
+      if (claimed.length) await this.sendClaimed(claimed, accounts);
     }
   }
 
-  private async claim(id: string): Promise<boolean> {
+  /** Claims queued entries by a conditional update (only one node wins each) and returns the ones this call won. */
+  private async claim(ids: string[]): Promise<any[]> {
+    const claimToken = randomUUID();
     const [count] = await this.model.update(
       {
         state: 'sending',
+        claimToken,
         leaseUntil: new Date(Date.now() + this.options.sendLeaseMs),
         attempts: this.app.db.sequelize.literal('attempts + 1'),
       },
-      { where: { id, state: 'queued' }, silent: true },
+      { where: { id: { [Op.in]: ids }, state: 'queued' }, silent: true },
     );
-    return count === 1;
+    if (!count) return [];
+    return this.model.findAll({ where: { claimToken, state: 'sending' }, order: [['createdAt', 'ASC']] });
   }
 
   /** Sends one queued entry if this node can claim it; returns the entry as it ends up. */
   async process(id: string) {
-    if (!(await this.claim(id))) return this.model.findByPk(id);
-    const entry: any = await this.model.findByPk(id);
-    const account = await this.app.db.getRepository('mailAccounts').findOne({ filterByTk: entry.get('accountId') });
-    // While this node is sending, the lease is kept fresh: only an entry whose node is gone runs out of it.
+    const [entry] = await this.claim([id]);
+    if (!entry) return this.model.findByPk(id);
+    await this.sendClaimed([entry], new AccountLookup(this.app.db));
+    return entry;
+  }
+
+  private async sendClaimed(entries: any[], accounts: AccountLookup) {
+    // While this node is sending, the leases are kept fresh: only entries whose node is gone run out of them.
+    const tokens = [...new Set(entries.map((e) => e.get('claimToken')))];
     const heartbeat = setInterval(
       () => {
         this.model
           .update(
             { leaseUntil: new Date(Date.now() + this.options.sendLeaseMs) },
-            { where: { id, state: 'sending' }, silent: true },
+            { where: { claimToken: { [Op.in]: tokens }, state: 'sending' }, silent: true },
           )
           .catch(() => undefined);
       },
@@ -148,14 +237,23 @@ export class Outbox {
     );
     heartbeat.unref?.();
     try {
+      await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, (entry) => this.sendEntry(entry, accounts));
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await this.afterSend(entries, accounts);
+  }
+
+  private async sendEntry(entry: any, accounts: AccountLookup) {
+    try {
+      const account = await accounts.get(entry.get('accountId'));
       if (!account)
         throw Object.assign(new Error('The mail account no longer exists.'), {
           code: 'PROVIDER_ERROR',
           retryable: false,
         });
-      const message = toOutgoing(entry.get('message'));
       const transport = await this.engine.transport(account);
-      const result = await transport.send(message);
+      const result = await transport.send(toOutgoing(entry.get('message')));
       await entry.update({
         state: 'sent',
         providerMessageId: result.providerMessageId,
@@ -169,22 +267,28 @@ export class Outbox {
       });
     } catch (err: any) {
       await this.recordFailure(entry, err);
-    } finally {
-      clearInterval(heartbeat);
     }
-    if (account && !canReceive(account.get('provider'))) await this.markSendOnlyAccount(account, entry);
-    if (entry.get('state') === 'sent') {
-      // The mail is out: a failure from here on must not put it back in the queue.
-      await this.recordSentMessage(account, entry, entry.get('messageId')).catch((err: any) =>
-        this.app.log.error(`mail ${entry.get('messageId')} was sent but not stored: ${err.message}`),
-      );
-    }
-    await this.notify(entry);
-    return entry;
   }
 
-  // A send-only account has no sync to tell its health: the outcome of its sends does.
-  private async markSendOnlyAccount(account: any, entry: any) {
+  private async afterSend(entries: any[], accounts: AccountLookup) {
+    for (const [accountId, ofAccount] of groupBy(entries, (e) => String(e.get('accountId')))) {
+      const account = await accounts.get(accountId);
+      if (!account) continue;
+      if (!canReceive(account.get('provider'))) await this.markSendOnlyAccount(account, ofAccount);
+      const sent = ofAccount.filter((e) => e.get('state') === 'sent');
+      // The mail is out: a failure from here on must not put it back in the queue.
+      if (sent.length) {
+        await this.recordSentMessages(account, sent, accounts).catch((err: any) =>
+          this.app.log.error(`${sent.length} mail(s) sent but not stored (${sent.map((e) => e.get('messageId')).join(', ')}): ${err.message}`),
+        );
+      }
+    }
+    for (const entry of entries) await this.notify(entry);
+  }
+
+  // A send-only account has no sync to tell its health: the outcome of its last send does.
+  private async markSendOnlyAccount(account: any, entries: any[]) {
+    const entry = entries[entries.length - 1];
     const sent = entry.get('state') === 'sent';
     if (!sent && entry.get('errorCode') !== 'AUTH_FAILED') return;
     await this.app.db
@@ -229,76 +333,56 @@ export class Outbox {
     }
   }
 
-  // The sent mail joins its thread at once (providerId "outbox:<id>"); the sync later adopts the Sent copy.
-  private async recordSentMessage(account: any, entry: any, messageId: string) {
-    const stored: StoredOutgoingMessage = entry.get('message');
+  // Sent mail joins its thread at once (providerId "outbox:<id>"), a chunk in one transaction; the sync later
+  // adopts the Sent copies.
+  private async recordSentMessages(account: any, entries: any[], accounts: AccountLookup) {
     const accountId = String(account.get('id'));
-    const sentFolder = await this.sentFolderPath(accountId);
-    const synced = {
-      providerId: `outbox:${entry.get('id')}`,
-      messageId,
-      inReplyTo: stored.inReplyTo,
-      references: stored.references ?? [],
-      subject: stored.subject,
-      date: new Date(),
-    } as SyncedMessage;
-    const row = await this.app.db.sequelize.transaction(async (transaction: any) => {
-      const threadId = (await assignThreads(this.app.db, accountId, [synced], transaction)).get(synced)!;
-      const created = await this.app.db.getModel('mailMessages').create(
-        {
-          accountId,
-          folder: sentFolder,
-          providerId: synced.providerId,
-          messageId,
-          inReplyTo: stored.inReplyTo ?? null,
-          references: stored.references ?? [],
-          threadId,
-          direction: 'out',
-          from: stored.from,
-          fromAddress: stored.from.address.toLowerCase(),
-          to: stored.to,
-          cc: stored.cc ?? [],
-          bcc: stored.bcc ?? [],
-          replyTo: stored.replyTo ?? [],
-          subject: stored.subject,
-          date: synced.date,
-          snippet: (stored.text ?? '').replace(/\s+/g, ' ').slice(0, 200),
-          text: stored.text ?? null,
-          html: stored.html ?? null,
-          flags: ['\\Seen'],
-          seen: true,
-          hasAttachments: Boolean(stored.attachments?.length),
-        },
-        { transaction },
+    const sentFolder = await accounts.sentFolder(accountId);
+    const sentAt = new Date();
+    const synced = entries.map((entry) => {
+      const stored: StoredOutgoingMessage = entry.get('message');
+      return {
+        providerId: `outbox:${entry.get('id')}`,
+        messageId: entry.get('messageId'),
+        inReplyTo: stored.inReplyTo,
+        references: stored.references ?? [],
+        subject: stored.subject,
+        from: stored.from,
+        to: stored.to,
+        cc: stored.cc ?? [],
+        date: sentAt,
+      } as SyncedMessage;
+    });
+    const rows = await this.app.db.sequelize.transaction(async (transaction: any) => {
+      const threadOf = await assignThreads(this.app.db, accountId, synced, transaction);
+      const created = await this.app.db.getModel('mailMessages').bulkCreate(
+        entries.map((entry, i) => sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!)),
+        { transaction, returning: ['id'] },
       );
-      await refreshThreadStats(this.app.db, [threadId], transaction);
+      await refreshThreadStats(this.app.db, [...threadOf.values()], transaction);
       return created;
     });
-    await this.events.messagesStored({
-      accountId,
-      folder: sentFolder,
-      messageIds: [String(row.get('id'))],
-      direction: 'out',
-      initial: false,
-      outboxEntry: entry,
-    });
+    // Linking needs the entry of a mail sent from a record; the others go together.
+    const plain = rows.filter((_: any, i: number) => !entries[i].get('link'));
+    const event = { accountId, folder: sentFolder, direction: 'out' as const, initial: false };
+    await this.events.messagesStored({ ...event, messageIds: plain.map((row: any) => String(row.get('id'))) });
+    for (const [i, entry] of entries.entries()) {
+      if (entry.get('link')) await this.events.messagesStored({ ...event, messageIds: [String(rows[i].get('id'))], outboxEntry: entry });
+    }
     if (canReceive(account.get('provider')) && account.get('settings')?.appendSent !== false) {
-      await this.appendToSent(account, { ...stored, messageId });
+      await this.appendToSent(account, entries.map((entry) => ({ ...entry.get('message'), messageId: entry.get('messageId') })));
     }
   }
 
-  private async sentFolderPath(accountId: string): Promise<string> {
-    const state = await this.app.db.getModel('mailSyncState').findOne({ where: { accountId, specialUse: 'sent' } });
-    return state?.get('folder') ?? 'Sent';
-  }
-
   // SMTP servers do not keep a copy of what they relay; IMAP accounts get theirs in the Sent folder.
-  private async appendToSent(account: any, message: StoredOutgoingMessage) {
+  private async appendToSent(account: any, messages: StoredOutgoingMessage[]) {
     let source;
     try {
       source = await this.engine.source(account);
-      const { raw } = await buildMime(toOutgoing(message));
-      await source.appendToFolder('sent', raw, ['\\Seen']);
+      for (const message of messages) {
+        const { raw } = await buildMime(toOutgoing(message));
+        await source.appendToFolder('sent', raw, ['\\Seen']);
+      }
     } catch (err: any) {
       this.app.log.warn(`mail sent, but the copy in the Sent folder failed: ${err.message}`);
     } finally {

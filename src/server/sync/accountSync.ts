@@ -1,5 +1,5 @@
 import type { Application } from '@nocobase/server';
-import type { FolderInfo, MailSource } from '@mailbridge/mail-core';
+import type { FolderInfo, MailSource, SyncBatch } from '@mailbridge/mail-core';
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
@@ -57,7 +57,21 @@ export class SyncService {
     await this.accounts.update(values, { where: { id: accountId }, hooks: false, silent: true });
   }
 
+  /** Accounts this node is syncing right now: the lease keeps other nodes out, this keeps a second local run out. */
+  private running = new Set<string>();
+
   async syncAccount(accountId: string, { reason = 'schedule' }: { reason?: string } = {}): Promise<SyncOutcome> {
+    accountId = String(accountId);
+    if (this.running.has(accountId)) return { ok: false, skipped: 'busy', folders: [] };
+    this.running.add(accountId);
+    try {
+      return await this.syncLeased(accountId, reason);
+    } finally {
+      this.running.delete(accountId);
+    }
+  }
+
+  private async syncLeased(accountId: string, reason: string): Promise<SyncOutcome> {
     const account = await this.app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
     if (!account) return { ok: false, skipped: 'missing', folders: [] };
     if (!account.get('enabled')) return { ok: false, skipped: 'disabled', folders: [] };
@@ -74,14 +88,15 @@ export class SyncService {
       );
     }, Math.max(250, Math.floor(this.options.leaseTtlMs / 3)));
     heartbeat.unref?.();
+    const run: FolderRun = { accountId, account, reason, watchdog, progress: null };
     const folders: FolderOutcome[] = [];
-    let source: MailSource | undefined;
+    let failed = true;
     try {
-      await this.mark(accountId, { syncProgress: { state: 'syncing', reason, startedAt: new Date() } });
-      source = await watchdog.guard(this.engine.source(account));
-      const selected = foldersToSync(await watchdog.guard(source.listFolders()), account.get('settings')?.sync?.folders);
+      const { source, folders: listFolders } = await watchdog.guard(this.engine.syncSource(account));
+      const selected = foldersToSync(await watchdog.guard(listFolders()), account.get('settings')?.sync?.folders);
+      const states = await this.folderStates(accountId);
       for (const folder of selected) {
-        folders.push(await this.syncFolder(accountId, account, source, folder, watchdog));
+        folders.push(await this.syncFolder(run, source, folder, states.get(folder.path)));
       }
       const now = new Date();
       await this.mark(accountId, {
@@ -90,7 +105,9 @@ export class SyncService {
         lastSuccessAt: now,
         lastError: null,
         consecutiveFailures: 0,
+        syncProgress: null,
       });
+      failed = false;
       return { ok: true, folders };
     } catch (err: any) {
       const error = { code: err.code ?? 'PROVIDER_ERROR', message: err.message ?? String(err), hint: err.hint };
@@ -100,21 +117,27 @@ export class SyncService {
         lastSyncAt: new Date(),
         lastError: [error.message, error.hint].filter(Boolean).join(' — '),
         consecutiveFailures: (account.get('consecutiveFailures') ?? 0) + 1,
-      });
+        syncProgress: null,
+      }).catch(() => undefined);
       this.app.log.warn(`mail sync of account ${accountId} failed: ${error.code} ${error.message}`);
       return { ok: false, folders, error };
     } finally {
       clearInterval(heartbeat);
       watchdog.stop();
-      await source?.close().catch(() => undefined);
-      await this.mark(accountId, { syncProgress: null });
+      // A healthy connection serves the next poll; after a failure the next one starts from a fresh login.
+      if (failed) await this.engine.dropSyncSource(accountId);
+      else this.engine.keepSyncSource(accountId);
       await this.lease.release(accountId);
     }
   }
 
-  private async syncFolder(accountId: string, account: any, source: MailSource, folder: FolderInfo, watchdog: Watchdog) {
-    const State = this.app.db.getModel('mailSyncState');
-    const state = await State.findOne({ where: { accountId, folder: folder.path } });
+  private async folderStates(accountId: string) {
+    const rows = await this.app.db.getModel('mailSyncState').findAll({ where: { accountId } });
+    return new Map<string, any>(rows.map((row: any) => [row.get('folder'), row]));
+  }
+
+  private async syncFolder(run: FolderRun, source: MailSource, folder: FolderInfo, state: any) {
+    const { accountId, account, watchdog } = run;
     const outcome: FolderOutcome = { folder: folder.path, added: 0, changed: 0, deleted: 0 };
     const sync = account.get('settings')?.sync ?? {};
     const cursor = state?.get('cursor') ?? null;
@@ -126,17 +149,63 @@ export class SyncService {
     });
     const direction = folder.specialUse === 'sent' ? 'out' : 'in';
     let initial = !cursor;
-    for await (const batch of watchdog.iterate(batches)) {
+    // IMAP fetches the next batch while this one is stored (the Graph source reads the database while paging).
+    const pipelined = account.get('provider') === 'smtp-imap' ? readAhead(batches) : batches;
+    for await (const batch of watchdog.iterate(pipelined)) {
+      if (isNoChange(batch, cursor)) continue;
       initial ||= Boolean(batch.reset);
+      if (!run.progress) await this.markSyncing(run);
       const stored = await storeBatch(this.app.db, accountId, folder.path, batch, direction);
       await this.events.messagesStored({ accountId, folder: folder.path, messageIds: stored.addedIds, direction, initial });
       outcome.added += stored.added;
       outcome.changed += stored.changed;
       outcome.deleted += stored.deleted;
-      await this.lease.renew(accountId);
-      await this.mark(accountId, { syncProgress: { state: 'syncing', ...outcome } });
+      await this.markSyncing(run, outcome);
     }
-    await State.update({ specialUse: folder.specialUse ?? null }, { where: { accountId, folder: folder.path } });
+    const specialUse = folder.specialUse ?? null;
+    if (state && state.get('specialUse') !== specialUse) await state.update({ specialUse });
+    else if (!state) await this.app.db.getModel('mailSyncState').update({ specialUse }, { where: { accountId, folder: folder.path } });
     return outcome;
+  }
+
+  // The "syncing" badge appears once there is something to store: a poll without news writes nothing.
+  private async markSyncing(run: FolderRun, outcome?: FolderOutcome) {
+    run.progress = { state: 'syncing', reason: run.reason, startedAt: run.progress?.startedAt ?? new Date(), ...outcome };
+    await this.mark(run.accountId, { syncProgress: run.progress });
+  }
+}
+
+interface FolderRun {
+  accountId: string;
+  account: any;
+  reason: string;
+  watchdog: Watchdog;
+  progress: Record<string, unknown> | null;
+}
+
+function isNoChange(batch: SyncBatch, cursor: unknown): boolean {
+  if (batch.reset || batch.added.length || batch.changed.length || batch.deleted.length) return false;
+  return cursor != null && JSON.stringify(batch.cursor) === JSON.stringify(cursor);
+}
+
+/** Pulls the next item while the consumer works on the current one; a consumer that stops lets the source end. */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  next.catch(() => undefined);
+  let finished = false;
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) {
+        finished = true;
+        return;
+      }
+      next = it.next();
+      next.catch(() => undefined);
+      yield current.value;
+    }
+  } finally {
+    if (!finished) next.then(() => it.return?.(undefined), () => undefined);
   }
 }

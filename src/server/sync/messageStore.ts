@@ -74,11 +74,11 @@ export async function storeBatch(
       direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Set<SyncedMessage>();
     const toInsert = fresh.filter((m) => !sentCopies.has(m));
     const threadOf = await assignThreads(db, accountId, toInsert, transaction);
-    await Messages.bulkCreate(
+    const created = await Messages.bulkCreate(
       toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction)),
-      { transaction },
+      { transaction, returning: ['id'] },
     );
-    const idOf = await rowIdsOf(db, accountId, folder, toInsert, transaction);
+    const idOf = await rowIdsOf(db, accountId, folder, toInsert, created, transaction);
     await storeAttachmentMeta(db, toInsert, idOf, transaction);
     await refreshThreadStats(db, [...threadOf.values()], transaction);
     await saveCursor(db, accountId, folder, batch, transaction);
@@ -136,9 +136,12 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
   return adopted;
 }
 
-// bulkCreate does not return generated ids on every dialect, so the new rows are looked up by provider id.
-async function rowIdsOf(db: any, accountId: string, folder: string, messages: SyncedMessage[], transaction: any) {
+// bulkCreate returns the generated ids where the dialect can (SQLite, PostgreSQL); elsewhere the new rows are
+// looked up by provider id.
+async function rowIdsOf(db: any, accountId: string, folder: string, messages: SyncedMessage[], created: any[], transaction: any) {
   const idOf = new Map<string, string>();
+  created.forEach((row, i) => row.get('id') != null && idOf.set(messages[i].providerId, String(row.get('id'))));
+  if (idOf.size === messages.length) return idOf;
   for (const ids of chunks(messages.map((m) => m.providerId), 500)) {
     const rows = await db.getModel('mailMessages').findAll({
       attributes: ['id', 'providerId'],
