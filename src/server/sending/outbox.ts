@@ -254,7 +254,7 @@ export class Outbox {
         });
       const transport = await this.engine.transport(account);
       const result = await transport.send(toOutgoing(entry.get('message')));
-      await entry.update({
+      const values = {
         state: 'sent',
         providerMessageId: result.providerMessageId,
         messageId: result.messageId,
@@ -264,7 +264,10 @@ export class Outbox {
         lastError: null,
         errorCode: null,
         leaseUntil: null,
-      });
+      };
+      // One plain UPDATE per sent mail (no model hooks: nothing else listens to the outbox's state).
+      await this.model.update(values, { where: { id: entry.get('id') }, hooks: false });
+      entry.set(values, { raw: true });
     } catch (err: any) {
       await this.recordFailure(entry, err);
     }
