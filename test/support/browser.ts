@@ -40,3 +40,23 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** Picks an option of an antd Select by its label (the options render in a popup whose ids start with the select's id). */
+export async function chooseOption(page: Page, selectId: string, label: string) {
+  const select = page.locator(`#${selectId}`);
+  await select.click({ force: true });
+  await page.locator(`.ant-select-item-option[id^="${selectId}_list_"][title="${label}"]`).click();
+  if ((await select.getAttribute('aria-expanded')) === 'true') await select.press('Escape');
+  await page.locator(`#${selectId}[aria-expanded="false"]`).waitFor();
+}
+
+/** Drawers and modals slide in: waits until the element stops moving (before a screenshot). */
+export async function settled(page: Page, selector: string) {
+  let last = '';
+  for (let i = 0; i < 30; i++) {
+    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
+    if (box === last) return;
+    last = box;
+    await page.waitForTimeout(100);
+  }
+}

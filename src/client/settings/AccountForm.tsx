@@ -1,4 +1,4 @@
-import React from 'react';
+import React, { useMemo } from 'react';
 import { Form } from 'antd';
 import type { FormInstance } from 'antd';
 import { AccountFields } from './AccountFields';
@@ -6,10 +6,12 @@ import { AccessFields } from './AccessFields';
 import { ProviderFields } from './providers';
 import { SyncFields } from './providers/SyncFields';
 import { canSync, presetReads } from './providerCatalog';
+import { LinkingSection } from './LinkingSection';
+import { withLinkingDefaults } from './linkingValues';
 import type { AccountFormValues } from './formValues';
 import type { ProviderKey } from './types';
 
-/** Step 2: only the chosen provider's fields, grouped: Account, servers, Sign-in, Who may use it, Sync. */
+/** Step 2: only the chosen provider's fields, grouped: Account, servers, Sign-in, Who may use it, Sync, Linking. */
 export function AccountForm({
   form,
   provider,
@@ -26,11 +28,16 @@ export function AccountForm({
   const preset = Form.useWatch(['settings', 'scopePreset'], form);
   const isMicrosoft = provider === 'ms365-app' || provider === 'ms365-delegated';
   const showSync = canSync(provider) && (!isMicrosoft || presetReads(preset));
+  // Linking files received mail, so it belongs to the accounts that receive; its defaults show in the form.
+  const values = useMemo(
+    () => (canSync(provider) ? withLinkingDefaults(initialValues) : initialValues),
+    [provider, initialValues],
+  );
   return (
     <Form
       form={form}
       layout="vertical"
-      initialValues={initialValues}
+      initialValues={values}
       requiredMark
       autoComplete="off"
       onValuesChange={onValuesChange}
@@ -40,6 +47,7 @@ export function AccountForm({
       <ProviderFields provider={provider} />
       <AccessFields />
       {showSync && <SyncFields />}
+      {showSync && <LinkingSection />}
       {footer}
     </Form>
   );

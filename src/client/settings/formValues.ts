@@ -1,4 +1,5 @@
 import { DEFAULT_SYNC, presetMatching, providerInfo } from './providerCatalog';
+import { linkingSettings } from './linkingValues';
 import type { AccountValues, MailAccount, ProviderKey, SecretName } from './types';
 
 /** The form's own values: the API's shape plus form-only helpers (the server preset). */
@@ -138,7 +139,11 @@ function typedSecrets(provider: ProviderKey, v: AccountFormValues) {
 export function toAccountValues(provider: ProviderKey, v: AccountFormValues, account?: MailAccount): AccountValues {
   const stored = account?.provider === provider ? (account.settings ?? {}) : {};
   const address = String(trim(v.address) ?? '');
-  const settings = { ...stored, ...providerSettings(provider, v.settings ?? {}, stored, address) };
+  const settings = {
+    ...stored,
+    ...providerSettings(provider, v.settings ?? {}, stored, address),
+    ...linkingSettings(v.settings),
+  };
   return {
     title: String(trim(v.title) || address),
     provider,
