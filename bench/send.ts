@@ -37,12 +37,13 @@ function classify(sql: string): string {
   if (key === 'INSERT mailOutbox') return 'enqueue: INSERT mailOutbox';
   if (key === 'UPDATE mailOutbox') return /attempts \+ 1|`attempts`=attempts|attempts\s*\+\s*1/.test(sql) ? 'claim: conditional UPDATE' : 'UPDATE mailOutbox (state sent / failed)';
   if (key === 'SELECT mailOutbox') {
-    if (/LIMIT 50/.test(sql)) return 'drain: due entries (LIMIT 50)';
+    if (/LIMIT \d+/.test(sql) && /'queued'/.test(sql)) return 'drain: due entries (ids, per chunk)';
+    if (/claimToken/.test(sql)) return 'claim: read the claimed chunk';
     if (/'sending'/.test(sql)) return 'drain: interrupted entries';
-    return 'SELECT mailOutbox (findByPk after claim …)';
+    return 'SELECT mailOutbox';
   }
-  if (key === 'SELECT mailAccounts') return 'account lookup per mail';
-  if (key === 'SELECT mailSyncState') return 'Sent folder lookup per mail';
+  if (key === 'SELECT mailAccounts') return 'account lookup (once per drain)';
+  if (key === 'SELECT mailSyncState') return 'Sent folder lookup (once per drain)';
   return key;
 }
 
@@ -199,11 +200,11 @@ async function main() {
     console.log(`outbox: ${sent} entries sent (incl. ${WARMUP} warm-up${api ? ` and ${api.n} API` : ''}); sink got ${delivered} in the drain run`);
 
     const drainTotals = probe.totals(drainSql);
-    table('where the time of the drain goes (mails are sent one at a time)', ['phase', 'time', 'per mail', 'share'], [
-      ['transport.send (MIME build + SMTP round trips)', sec(stats.sendMs), `${ms(stats.sendMs / Math.max(1, stats.sends))} ms`, pct(stats.sendMs, drainMs)],
-      ['SQL of the drain', sec(drainTotals.ms), `${ms(drainTotals.ms / delivered)} ms`, pct(drainTotals.ms, drainMs)],
-      ['JS outside SQL and send (Sequelize, hooks, listeners)', sec(drainMs - stats.sendMs - drainTotals.ms), `${ms((drainMs - stats.sendMs - drainTotals.ms) / delivered)} ms`, pct(drainMs - stats.sendMs - drainTotals.ms, drainMs)],
-      ['drain total', sec(drainMs), `${ms(drainMs / delivered)} ms`, '100%'],
+    // Several mails are in flight at once, so send and SQL times overlap: their shares add up to more than 100%.
+    table('where the time of the drain goes (sends overlap; shares are of the wall clock)', ['phase', 'time', 'per mail', 'share'], [
+      ['transport.send (MIME build + SMTP round trips), summed over mails in flight', sec(stats.sendMs), `${ms(stats.sendMs / Math.max(1, stats.sends))} ms`, pct(stats.sendMs, drainMs)],
+      ['SQL of the drain (incl. waiting for the one SQLite connection)', sec(drainTotals.ms), `${ms(drainTotals.ms / delivered)} ms`, pct(drainTotals.ms, drainMs)],
+      ['drain total (wall)', sec(drainMs), `${ms(drainMs / delivered)} ms`, '100%'],
     ]);
     console.log(`sends in flight at once: at most ${stats.maxInFlight} (pool allows ${maxConnections}); raw: ${ms(raw.ms / raw.n)} ms per mail of wall, ours ${ms(drainMs / delivered)} ms`);
     probe.print('SQL per mail: enqueue', N, 'mail', enqueueSql);

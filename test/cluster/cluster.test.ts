@@ -1,10 +1,10 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import net from 'net';
 import crypto from 'crypto';
 import type { ChildProcess } from 'child_process';
 import { makeMessage, seedMaildir, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
+import { freePort, stallAfter, startTcpRelay, until } from '../support/net';
 
 // Issue #9, more than one node: two real NocoBase processes (scripts/host, our plugin from dist/) on the same
 // throwaway PostgreSQL, both running the sync scheduler and the outbox on a 500 ms tick with a 3 s sync lease.
@@ -35,26 +35,6 @@ const INITIAL = 400;
 const ROUNDS = 3;
 const PER_ROUND = 40;
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function until<T>(probe: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve()
-      .then(probe)
-      .catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Calls `onLine` for every CRLF-terminated line of a byte stream, across chunk boundaries. */
 function lineReader(onLine: (line: string) => void) {
   let rest = '';
@@ -73,18 +53,14 @@ function lineReader(onLine: (line: string) => void) {
  * `stallFirstAfter`: the first session stops receiving the server's bytes after that many of them.
  */
 async function startSessionRelay(port: number, stallFirstAfter?: number) {
-  const sockets = new Set<net.Socket>();
   const stats = { sessions: 0, polls: 0, busy: 0, maxBusy: 0, stalled: false };
-  const server = net.createServer((client) => {
-    const first = stats.sessions === 0;
+  const setBusy = (busy: boolean) => {
+    stats.busy += busy ? 1 : -1;
+    stats.maxBusy = Math.max(stats.maxBusy, stats.busy);
+  };
+  const relay = await startTcpRelay(port, (index) => {
     stats.sessions++;
     const pending = new Set<string>();
-    const setBusy = (busy: boolean) => {
-      if (busy) {
-        stats.busy++;
-        stats.maxBusy = Math.max(stats.maxBusy, stats.busy);
-      } else stats.busy--;
-    };
     const fromClient = lineReader((line) => {
       const m = /^(\S+) (\S+)(?: (\S+))?/.exec(line);
       if (!m || m[1] === '+' || m[1] === '*') return;
@@ -94,52 +70,23 @@ async function startSessionRelay(port: number, stallFirstAfter?: number) {
     });
     const fromServer = lineReader((line) => {
       const tag = /^(\S+) (?:OK|NO|BAD)\b/i.exec(line)?.[1];
-      if (!tag || !pending.delete(tag)) return;
-      if (!pending.size) setBusy(false);
+      if (tag && pending.delete(tag) && !pending.size) setBusy(false);
     });
-    let open = true;
-    const finish = () => {
-      if (!open) return;
-      open = false;
-      if (pending.size) setBusy(false);
-      pending.clear();
+    const stall = index === 0 && stallFirstAfter !== undefined ? stallAfter(stallFirstAfter, () => (stats.stalled = true)) : undefined;
+    return {
+      fromClient,
+      fromServer: (chunk) => {
+        const pass = stall ? stall.fromServer!(chunk) : chunk;
+        if (pass) fromServer(pass);
+        return pass;
+      },
+      onEnd: () => {
+        if (pending.size) setBusy(false);
+        pending.clear();
+      },
     };
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let received = 0;
-    upstream.on('data', (chunk) => {
-      if (first && stallFirstAfter !== undefined && received >= stallFirstAfter) return;
-      received += chunk.length;
-      if (first && stallFirstAfter !== undefined && received >= stallFirstAfter) stats.stalled = true;
-      fromServer(chunk);
-      client.write(chunk);
-    });
-    client.on('data', (chunk) => {
-      fromClient(chunk);
-      upstream.write(chunk);
-    });
-    const end = () => {
-      finish();
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    stats,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  return { port: relay.port, stats, close: relay.close };
 }
 
 interface Node {

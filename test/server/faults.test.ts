@@ -1,7 +1,7 @@
-import net from 'net';
 import { makeMessage, seedMaildir, startSmtpSink, SmtpSink } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
+import { startTcpRelay, until } from '../support/net';
 
 // Issue #9, faults: dovecot killed at several points of a 2,000-mail sync, the SMTP sink killed during an outbox
 // drain, and what a dead node leaves behind (a sync lease, an entry in "sending"). Real dovecot, real SMTP
@@ -16,51 +16,6 @@ const users = {
   lease: { user: 'lease@example.test', password: 'pw-lease-5' },
   sender: { user: 'sender@example.test', password: 'pw-sender-6' },
 };
-
-/** A TCP relay to `port` that calls `onServerBytes` with the running count of bytes the server sent. */
-async function startRelay(port: number, onServerBytes: (total: number) => void) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let total = 0;
-    upstream.on('data', (chunk) => {
-      total += chunk.length;
-      client.write(chunk);
-      onServerBytes(total);
-    });
-    client.on('data', (chunk) => upstream.write(chunk));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-async function until<T>(probe: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('faults: dovecot, the SMTP sink and a node dying in the middle of the work', () => {
   let t: TestApp;
@@ -162,12 +117,17 @@ describe('faults: dovecot, the SMTP sink and a node dying in the middle of the w
     let armed = true;
     let killed: Promise<void> | undefined;
     // about 1.5 batches into the mailbox: far enough that one batch is stored and the next FETCH is streaming
-    const relay = await startRelay(peers.dovecot.imapPort, (total) => {
-      if (armed && total > 600_000) {
-        armed = false;
-        killed = peers.dovecot.kill();
-      }
-    });
+    let total = 0;
+    const relay = await startTcpRelay(peers.dovecot.imapPort, () => ({
+      fromServer: (chunk) => {
+        total += chunk.length;
+        if (armed && total > 600_000) {
+          armed = false;
+          killed = peers.dovecot.kill();
+        }
+        return chunk;
+      },
+    }));
     try {
       const id = await createAccount(users.midFetch, relay.port);
       const failed = await mail.sync.syncAccount(id);
@@ -351,5 +311,5 @@ describe('faults: dovecot, the SMTP sink and a node dying in the middle of the w
 });
 
 function until_(probe: () => boolean) {
-  return until(() => probe() || null, 10_000, 'the lease to run out');
+  return until(() => probe() || null, 10_000, 'the lease to run out', 100);
 }

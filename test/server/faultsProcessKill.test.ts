@@ -5,6 +5,7 @@ import net from 'net';
 import type { ChildProcess } from 'child_process';
 import { SMTPServer } from 'smtp-server';
 import { makeMessage, seedMaildir, startDovecot, Dovecot } from '@mailbridge/mail-testkit';
+import { freePort, stallAfter, startTcpRelay, until } from '../support/net';
 
 // Issue #9: the real NocoBase app (scripts/host, our built plugin from dist/) SIGKILLed while a mail is being
 // sent and while an account is being synced, then started again on the same storage. The mail in "sending"
@@ -19,24 +20,6 @@ const { linkPlugin } = require('../../scripts/host/linkPlugin');
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAILS = 1000;
 const alice = { user: 'alice@example.test', password: 'pw-alice-kill-1' };
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function until<T>(probe: () => Promise<T | false | null | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** An SMTP server that takes the whole mail and then never answers the final dot. */
 async function startHangingSmtp() {
@@ -67,43 +50,9 @@ async function startHangingSmtp() {
 
 /** Relays to `port`; the first connection stops passing the server's bytes on after `limit` of them. */
 async function startRelay(port: number, limit: number) {
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
   let stalled = false;
-  const server = net.createServer((client) => {
-    const first = ++connections === 1;
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let total = 0;
-    upstream.on('data', (chunk) => {
-      if (first && total >= limit) return;
-      total += chunk.length;
-      if (first && total >= limit) stalled = true;
-      client.write(chunk);
-    });
-    client.on('data', (chunk) => upstream.write(chunk));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    stalled: () => stalled,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  const relay = await startTcpRelay(port, (index) => (index === 0 ? stallAfter(limit, () => (stalled = true)) : {}));
+  return { ...relay, stalled: () => stalled, connections: relay.sessions };
 }
 
 /** Read-only SQL on the app's SQLite file (while the app is down). */

@@ -1,6 +1,7 @@
 import net from 'net';
 import { makeMessage, seedMaildir, startDovecot, Dovecot } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
+import { stallAfter, startTcpRelay } from '../support/net';
 
 // Issue #9, network stalls: a server that accepts and never answers, and a connection that stops forwarding in the
 // middle of a FETCH answer. The sync must end with an error within the configured timeouts (the account's
@@ -34,48 +35,15 @@ async function startBlackhole() {
 
 /** A relay to `port` that stops passing the server's bytes on after `limit` of them, leaving both sockets open. */
 async function startStallingRelay(port: number, limit: number) {
-  const sockets = new Set<net.Socket>();
   let stalled = 0;
   let stalledAt = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let total = 0;
-    upstream.on('data', (chunk) => {
-      if (total >= limit) return;
-      total += chunk.length;
-      if (total >= limit) {
-        stalled++;
-        stalledAt = Date.now();
-        client.write(chunk.subarray(0, chunk.length - (total - limit)));
-        return;
-      }
-      client.write(chunk);
-    });
-    client.on('data', (chunk) => upstream.write(chunk));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    stalled: () => stalled,
-    stalledAt: () => stalledAt,
-    open: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const relay = await startTcpRelay(port, () =>
+    stallAfter(limit, () => {
+      stalled++;
+      stalledAt = Date.now();
+    }),
+  );
+  return { ...relay, stalled: () => stalled, stalledAt: () => stalledAt };
 }
 
 describe('faults: a stalled network ends the sync with an error instead of hanging', () => {
