@@ -275,4 +275,32 @@ describe('linking rules in the account settings, and the mail history of a recor
 
     expect(pageErrors.filter((m) => /plugin-mail|mailbridge/i.test(m))).toEqual([]);
   });
+
+  it('shows the linking rules in German', async () => {
+    await api(app, token, 'POST', 'systemSettings:update?filterByTk=1', {
+      enabledLanguages: ['en-US', 'de-DE', 'zh-CN'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url);
+    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    await page.goto(`${app.url}/admin/settings/mail`);
+    const row = page.locator('.ant-table-row', { hasText: alice.user });
+    await row.getByText('Bearbeiten', { exact: true }).click();
+    const linking = page.getByTestId('section-linking');
+    await linking.getByText('Zuordnung zu Datensätzen').waitFor();
+    await linking.getByText('Cases (cases)').waitFor();
+    await expect(linking.innerText()).resolves.toContain('Tabelle hinzufügen');
+    await expect(linking.innerText()).resolves.toContain('Beispiel');
+    await expect(page.getByTestId('section-linking-create').innerText()).resolves.toContain('Adresse des Absenders');
+    await expect(page.getByTestId('section-linking-limits').innerText()).resolves.toContain('pro Stunde');
+    const text = await page.getByTestId('account-form').innerText();
+    for (const english of ['Linking to records', 'Add collection', 'Token field', "Sender's address", 'per hour']) {
+      expect(text).not.toContain(english);
+    }
+    await linking.scrollIntoViewIfNeeded();
+    await settled(page, '.ant-drawer-content-wrapper');
+    await page.mouse.move(0, 0);
+    await screenshot(page, '44-linking-de');
+  });
 });
