@@ -1,3 +1,4 @@
+import { ImapFlow } from 'imapflow';
 import { makeMessage, seedMaildir } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
@@ -148,16 +149,35 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
   });
 
-  it('marks a mail read and unread for the user', async () => {
+  it('marks a mail read and unread for the user, in the app and in the mailbox', async () => {
     const message = await messages().findOne({ where: { accountId, folder: 'INBOX', seen: false } });
+    const flagsOnServer = async () => {
+      const client = new ImapFlow({ host: peers.dovecot.host, port: peers.dovecot.imapPort, secure: false, auth: { user: alice.user, pass: alice.password }, logger: false });
+      await client.connect();
+      try {
+        await client.mailboxOpen('INBOX', { readOnly: true });
+        const row = await client.fetchOne(String(message.get('providerId')), { flags: true }, { uid: true });
+        return row ? [...(row.flags ?? [])] : null;
+      } finally {
+        await client.logout();
+      }
+    };
+    expect(await flagsOnServer()).not.toContain('\\Seen');
     let res = await t.agent(admin).post('mailMessages:markSeen', { seen: true }, { filterByTk: message.get('id') });
-    expect(res.body.data).toMatchObject({ seen: true });
+    expect(res.body.data).toMatchObject({ seen: true, writtenBack: true });
     await message.reload();
     expect(message.get('flags')).toContain('\\Seen');
+    expect(await flagsOnServer()).toContain('\\Seen');
     res = await t.agent(admin).post('mailMessages:markSeen', { seen: false }, { filterByTk: message.get('id') });
+    expect(res.body.data).toMatchObject({ seen: false, writtenBack: true });
     await message.reload();
     expect(message.get('seen')).toBe(false);
     expect(message.get('flags')).not.toContain('\\Seen');
+    expect(await flagsOnServer()).not.toContain('\\Seen');
+    // the next sync finds the server in the same state and changes nothing back
+    await syncNow();
+    await message.reload();
+    expect(message.get('seen')).toBe(false);
   });
 
   it('shows a user only the accounts assigned to them', async () => {

@@ -108,6 +108,13 @@ describe('Microsoft 365 accounts through our routes, against the fake Entra ID +
     const sent = await t.agent(admin).post('mailMessages:send', { accountId: delegatedId, to: ['office@contoso.test'], subject: 'Hallo', text: 'x' });
     expect(sent.body.data.state).toBe('sent');
     expect(fake.sent.find((s: any) => s.internetMessageId === sent.body.data.messageId)).toBeTruthy();
+
+    // read in the app: Graph refuses the write without Mail.ReadWrite, the user is told, the app keeps it read
+    const unread = await t.db.getModel('mailMessages').findOne({ where: { accountId: delegatedId, seen: false } });
+    const mark = await t.agent(admin).post('mailMessages:markSeen', { seen: true }, { filterByTk: unread.get('id') });
+    expect(mark.body.data).toMatchObject({ seen: true, writtenBack: false });
+    expect(mark.body.data.error).toMatch(/Mail\.ReadWrite/);
+    expect(fake.messagesIn(CARLA, 'inbox').find((m) => m.immutableId === unread.get('providerId'))?.isRead).toBe(false);
   });
 
   it('turns a revoked sign-in into "needs reconnect" with a readable error', async () => {
@@ -142,6 +149,12 @@ describe('Microsoft 365 accounts through our routes, against the fake Entra ID +
     expect(fake.messagesIn(OFFICE, 'inbox').length).toBe(4);
     const sent = await t.agent(admin).post('mailMessages:send', { accountId: id, to: [CARLA], subject: 'Von der Zentrale', text: 'x' });
     expect(sent.body.data.state).toBe('sent');
+
+    // read in the app, read in Outlook: app-only has Mail.ReadWrite
+    const unread = await t.db.getModel('mailMessages').findOne({ where: { accountId: id, seen: false } });
+    const mark = await t.agent(admin).post('mailMessages:markSeen', { seen: true }, { filterByTk: unread.get('id') });
+    expect(mark.body.data).toMatchObject({ seen: true, writtenBack: true });
+    expect(fake.messagesIn(OFFICE, 'inbox').find((m) => m.immutableId === unread.get('providerId'))?.isRead).toBe(true);
 
     const wrong = await t.agent(admin).post('mailAccounts:test', { secrets: { clientSecret: 'nope' } }, { filterByTk: id });
     expect(wrong.body.data.ok).toBe(false);

@@ -205,6 +205,8 @@ export interface MailSource {
   downloadAttachment(folder: string, providerId: string, partId: string): Promise<DownloadedAttachment>;
   /** Stores a raw message in a folder, e.g. a sent mail in 'sent'. */
   appendToFolder(target: AppendTarget, raw: Buffer, flags?: string[]): Promise<AppendResult>;
+  /** Marks a message read or unread on the server (IMAP \\Seen, Graph isRead). */
+  setSeen(folder: string, providerId: string, seen: boolean): Promise<void>;
   /** Watches a folder (IMAP IDLE) on a connection of its own; resolves to a stop function. */
   watch(folder: string, onChange: FolderChangeListener): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import { Op } from '@nocobase/database';
 import { requireMailUser, usableAccountIds, usableAccountOr404 } from '../accounts/accountAccess';
 import type { MailService } from '../mailService';
 import { parseSendValues } from '../sending/sendValues';
+import { writeSeenBack } from './seenWriteBack';
 
 const NS = '@mailbridge/plugin-mail';
 const LIST_FIELDS = [
@@ -109,11 +110,11 @@ export function registerMessageActions(app: Application, mail: MailService) {
     'mailMessages:markSeen': async (ctx: any, next: () => Promise<void>) => {
       const message: any = await app.db.getModel('mailMessages').findByPk(ctx.action.params.filterByTk);
       if (!message) ctx.throw(404, ctx.t('Mail not found', { ns: NS }));
-      await accountFor(ctx, message.get('accountId'));
+      const account = await accountFor(ctx, message.get('accountId'));
       const seen = ctx.action.params.values?.seen !== false;
       const flags = (message.get('flags') ?? []).filter((f: string) => f !== '\\Seen');
       await message.update({ seen, flags: seen ? [...flags, '\\Seen'] : flags });
-      ctx.body = { id: message.get('id'), seen };
+      ctx.body = { id: message.get('id'), seen, ...(await writeSeenBack(app, mail, account, message, seen)) };
       await next();
     },
 

@@ -297,6 +297,18 @@ export class GraphSource implements MailSource {
     return { stream: res.stream, contentType: meta.contentType || res.headers['content-type'] || 'application/octet-stream', ...(meta.name ? { filename: meta.name } : {}) };
   }
 
+  async setSeen(folder: string, providerId: string, seen: boolean): Promise<void> {
+    this.ensureOpen();
+    await this.account.client.request({
+      method: 'PATCH',
+      url: `${this.account.basePath}/messages/${encodeURIComponent(providerId)}`,
+      json: { isRead: seen },
+      headers: { Prefer: 'IdType="ImmutableId"' },
+      idempotent: true,
+      ctx: { operation: 'flags', folder, permission: 'Mail.ReadWrite', notFound: 'message' },
+    });
+  }
+
   /** Graph keeps the sent copy itself (saveToSentItems): nothing to append. */
   async appendToFolder(_target: AppendTarget, _raw: Buffer, _flags?: string[]): Promise<AppendResult> {
     return { path: 'sentitems' };

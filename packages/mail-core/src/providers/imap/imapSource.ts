@@ -107,6 +107,19 @@ export class ImapSource implements MailSource {
     });
   }
 
+  setSeen(folder: string, providerId: string, seen: boolean): Promise<void> {
+    return this.run({ operation: 'flags', folder }, async ({ client }) => {
+      const lock = await client.getMailboxLock(folder);
+      try {
+        const uid = { uid: true };
+        const ok = seen ? await client.messageFlagsAdd(providerId, ['\\Seen'], uid) : await client.messageFlagsRemove(providerId, ['\\Seen'], uid);
+        if (!ok) throw new MailError('PROVIDER_ERROR', `The server refused to change the flags of message ${providerId} in "${folder}".`, { retryable: true });
+      } finally {
+        lock.release();
+      }
+    });
+  }
+
   async watch(folder: string, onChange: FolderChangeListener): Promise<() => Promise<void>> {
     let stop: () => Promise<void>;
     try {
