@@ -180,6 +180,26 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(message.get('seen')).toBe(false);
   });
 
+  it('answers "Sync now" at once when asked not to wait, and the sync goes on in the background', async () => {
+    const before = await messages().count({ where: { accountId, folder: 'INBOX' } });
+    await seedMaildir(peers.dovecot, alice.user, 'INBOX', Array.from({ length: 30 }, (_, i) => makeMessage(5000 + i, { to: alice.user })));
+    const res = await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: accountId, waitMs: 0 });
+    expect(res.body.data).toMatchObject({ ok: true, running: true });
+    const deadline = Date.now() + 30_000;
+    while ((await messages().count({ where: { accountId, folder: 'INBOX' } })) < before + 30 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await messages().count({ where: { accountId, folder: 'INBOX' } })).toBe(before + 30);
+    // the background sync may still be on the Sent folder: a second one is refused as busy until it ends
+    let done = await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: accountId });
+    while (done.body.data.skipped === 'busy' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: accountId });
+    }
+    expect(done.body.data).toMatchObject({ ok: true });
+    expect(done.body.data.running).toBeUndefined();
+  });
+
   it('shows a user only the accounts assigned to them', async () => {
     const users = t.db.getRepository('users');
     await users.create({ values: { email: 'member@example.test', password: 'member-pw-1', roles: ['member'] } });

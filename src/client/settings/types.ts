@@ -79,6 +79,8 @@ export interface TestResult {
 
 export interface SyncResult {
   ok: boolean;
+  /** The sync took longer than the request waits and goes on in the background. */
+  running?: boolean;
   skipped?: string;
   folders?: Array<{ folder: string; added: number; changed: number; deleted: number }>;
   error?: MailErrorInfo;

@@ -57,6 +57,8 @@ export function useAccountActions({
             message.warning(t('"{{title}}" is inactive; activate it to sync.', { title: account.title }));
           else if (result.skipped === 'send-only')
             message.info(t('"{{title}}" only sends mail; there is nothing to sync.', { title: account.title }));
+          else if (result.running)
+            message.info(t('"{{title}}" is still syncing; the list shows the progress.', { title: account.title }));
           else if (result.ok)
             message.success(
               t('"{{title}}" is up to date: {{added}} new, {{changed}} changed, {{deleted}} deleted.', {

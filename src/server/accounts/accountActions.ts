@@ -5,6 +5,8 @@ import { canReceive, PROVIDERS, StoredAccount } from './engineConfig';
 import { mayConfigureMail, requireMailUser, usableAccountIds } from './accountAccess';
 import type { MailService } from '../mailService';
 
+const SYNC_NOW_WAIT_MS = 20_000;
+
 // Settings the server writes after connecting a Microsoft account; a client's copy never overrides them.
 const SERVER_OWNED_SETTINGS = ['homeAccountId', 'connectedAs', 'grantedScopes', 'missingScopes', 'redirectUri'];
 
@@ -159,9 +161,22 @@ export function registerAccountActions(app: Application, mail: MailService) {
         await next();
       },
 
+      // Waits for the sync up to `waitMs` (default 20 s); a longer one (a first sync of a big mailbox) goes on in the
+      // background and the answer says so: the account row shows its progress.
       'mailAccounts:syncNow': async (ctx: any, next: () => Promise<void>) => {
         const model = await findOr404(ctx);
-        ctx.body = await mail.sync.syncAccount(String(model.get('id')), { reason: 'manual' });
+        const waitMs = Math.min(120_000, Math.max(0, Number(ctx.action.params.waitMs ?? SYNC_NOW_WAIT_MS)));
+        const sync = mail.sync.syncAccount(String(model.get('id')), { reason: 'manual' });
+        sync.catch((err: any) => app.log.error(`mail: manual sync of account ${model.get('id')} failed: ${err.message}`));
+        let timer: NodeJS.Timeout | undefined;
+        const later = new Promise<{ ok: true; running: true; folders: [] }>((resolve) => {
+          timer = setTimeout(() => resolve({ ok: true, running: true, folders: [] }), waitMs);
+        });
+        try {
+          ctx.body = await Promise.race([sync, later]);
+        } finally {
+          clearTimeout(timer);
+        }
         await next();
       },
     }),
