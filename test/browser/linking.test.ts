@@ -2,7 +2,7 @@ import fs from 'fs';
 import type { Browser } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp } from '../support/hostApp';
-import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm } from '../support/browser';
+import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm, trackWrites } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
 jest.setTimeout(600000);
@@ -193,6 +193,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     page.setDefaultTimeout(90000);
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    const writes = trackWrites(page);
     await signInThroughForm(page, app.url);
     const dropdown = page.locator('.ant-dropdown:visible');
     const submenu = page.locator('.ant-dropdown-menu-submenu-popup:visible');
@@ -232,6 +233,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     const pagePath = new URL(page.url()).pathname;
 
     // The popup: the record's details, then "Add block → Other blocks → Mail history"
+    await writes.idle();
     await caseRow.getByText('View', { exact: true }).click();
     const popup = page.locator('.ant-drawer:visible').last();
     await popup.getByText('Add block').first().hover();
@@ -243,13 +245,22 @@ describe('linking rules in the account settings, and the mail history of a recor
     await page.mouse.move(300, 700);
     await popup.getByText('Add block').last().hover();
     await dropdown.getByText('Mail history', { exact: true }).click();
-    await popup.getByTestId('mail-history').waitFor();
+    await popup
+      .getByTestId('mail-history')
+      .waitFor()
+      .catch(async (e) => {
+        await screenshot(page, 'debug-popup');
+        console.log('DEBUG', await page.locator('.ant-drawer:visible').last().innerText());
+        throw e;
+      });
+    await writes.idle(); // the UI editor saves the blocks in the background
 
     // As a user sees it: the page loaded afresh, the UI editor switched off, the row's popup opened
     await page.goto(`${app.url}${pagePath}`);
     await page.locator('.ant-table-row').first().waitFor();
     await page.locator('[aria-label="highlight"]').first().click();
     await page.getByText('Add block').first().waitFor({ state: 'detached' });
+    await writes.idle();
     await page.goto(`${app.url}${pagePath}`);
     await caseRow.waitFor();
     await caseRow.getByText('View', { exact: true }).click();

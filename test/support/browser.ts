@@ -60,3 +60,25 @@ export async function settled(page: Page, selector: string) {
     await page.waitForTimeout(100);
   }
 }
+
+/**
+ * Counts the page's unfinished API writes (POST …): the UI editor saves blocks and actions in the background,
+ * and navigating away before they finish loses them. `idle()` resolves once none is pending for a moment.
+ */
+export function trackWrites(page: Page) {
+  const pending = new Set<unknown>();
+  const isWrite = (r: { method(): string; url(): string }) => r.method() !== 'GET' && r.url().includes('/api/');
+  page.on('request', (r) => isWrite(r) && pending.add(r));
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => pending.delete(r));
+  return {
+    async idle(quietMs = 500) {
+      let quietSince = Date.now();
+      for (;;) {
+        if (pending.size) quietSince = Date.now();
+        else if (Date.now() - quietSince >= quietMs) return;
+        await page.waitForTimeout(100);
+      }
+    },
+  };
+}

@@ -228,7 +228,8 @@ function CreateByForwardInput({ value, onChange }: PickerProps<CreateByForwardVa
         ([f, s]) => s !== source && !(source === 'fromAddress' && s === 'from') && f !== field,
       ),
     );
-    if (field) next[field] = source;
+    // with a contact lookup (set up through the API) the sender is stored as the contact record: source 'from'
+    if (field) next[field] = source === 'fromAddress' && value?.contactLookup ? 'from' : source;
     onChange?.({ ...value, fieldMap: next });
   };
   return (
