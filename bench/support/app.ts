@@ -9,6 +9,8 @@ import { PluginMailServer } from '../../src/server/plugin';
 // BENCH_DB_FILE=1 (then a file in the temp storage dir). NocoBase would look for the plugin's collections in the
 // built package (dist/); the bench defines them from src/server/collections instead, so it measures the code as
 // it is in the working tree.
+// BENCH_DB=postgres: a throwaway PostgreSQL cluster instead (scripts/testing/postgres.js, needs postgresql installed),
+// with one database for the run, stopped and removed by destroy().
 export const ROOT = process.env.BENCH_ROOT || path.resolve(__dirname, '..', '..');
 export const PACKAGE = '@mailbridge/plugin-mail';
 
@@ -41,12 +43,29 @@ export interface IndexCheck {
   present: boolean;
 }
 
-/** The indexes our collections declare, and whether SQLite really has them. */
+export type BenchDialect = 'sqlite' | 'postgres';
+
+/** The dialect the bench runs on: BENCH_DB=postgres, else SQLite. */
+export function benchDialect(): BenchDialect {
+  const v = (process.env.BENCH_DB || 'sqlite').toLowerCase();
+  if (v === 'postgres' || v === 'postgresql' || v === 'pg') return 'postgres';
+  if (v !== 'sqlite') throw new Error(`BENCH_DB=${v}: use sqlite or postgres`);
+  return 'sqlite';
+}
+
+/** Quotes an identifier for the database the app runs on. */
+export function quoteId(db: any, name: string): string {
+  return db.sequelize.getDialect() === 'postgres' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** The indexes our collections declare, and whether the database really has them. */
 export async function checkIndexes(db: any): Promise<IndexCheck[]> {
   const out: IndexCheck[] = [];
-  const present = new Set(
-    (await db.sequelize.query("SELECT name FROM sqlite_master WHERE type = 'index'", { type: 'SELECT' })).map((r: any) => r.name),
-  );
+  const sql =
+    db.sequelize.getDialect() === 'postgres'
+      ? 'SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()'
+      : "SELECT name FROM sqlite_master WHERE type = 'index'";
+  const present = new Set((await db.sequelize.query(sql, { type: 'SELECT' })).map((r: any) => r.name));
   for (const collection of db.collections.values()) {
     if (!/^mail/.test(collection.name)) continue;
     const model = collection.model;
@@ -63,8 +82,8 @@ export async function restoreIndexes(db: any): Promise<string[]> {
   const created: string[] = [];
   for (const index of await checkIndexes(db)) {
     if (index.present) continue;
-    const cols = index.fields.map((f) => `\`${f}\``).join(', ');
-    await db.sequelize.query(`CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS \`${index.name}\` ON \`${index.table}\` (${cols})`);
+    const cols = index.fields.map((f) => quoteId(db, f)).join(', ');
+    await db.sequelize.query(`CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteId(db, index.name)} ON ${quoteId(db, index.table)} (${cols})`);
     created.push(`${index.table}(${index.fields.join(', ')})`);
   }
   return created;
@@ -75,6 +94,7 @@ export interface BenchApp {
   db: any;
   url: string;
   storage: string;
+  dialect: BenchDialect;
   /** The plugin's services: sync, outbox, engine … */
   mail: any;
   call(method: 'GET' | 'POST', action: string, opts?: { token?: string; params?: Record<string, unknown>; values?: unknown }): Promise<{ status: number; body: any; ms: number; serverMs: number }>;
@@ -93,14 +113,40 @@ export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchA
   process.env.INIT_ROOT_EMAIL = 'admin@nocobase.com';
   process.env.INIT_ROOT_PASSWORD = 'admin123';
   process.env.LOGGER_LEVEL = process.env.LOGGER_LEVEL || 'error';
-  process.env.DB_DIALECT = 'sqlite';
   process.env.MAILBRIDGE_BACKGROUND = 'off';
+  const dialect = benchDialect();
+  let database: Record<string, unknown>;
+  let stopPostgres: (() => void) | undefined;
+  if (dialect === 'postgres') {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { startPostgres } = require('../../scripts/testing/postgres');
+    const pg = await startPostgres();
+    if (!pg) throw new Error('BENCH_DB=postgres: no PostgreSQL found (apt-get install postgresql, or set PG_BIN)');
+    stopPostgres = () => pg.stop();
+    const name = `mailbridge_bench_${process.pid}`;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { Client } = require('pg');
+      const admin = new Client({ host: pg.env.DB_HOST, port: Number(pg.env.DB_PORT), user: pg.env.DB_USER, password: pg.env.DB_PASSWORD, database: 'postgres' });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE "${name}"`);
+      await admin.end();
+    } catch (err) {
+      stopPostgres();
+      throw err;
+    }
+    Object.assign(process.env, pg.env, { DB_DATABASE: name });
+    database = { dialect: 'postgres', host: pg.env.DB_HOST, port: Number(pg.env.DB_PORT), username: pg.env.DB_USER, password: pg.env.DB_PASSWORD, database: name, logging: false };
+  } else {
+    process.env.DB_DIALECT = 'sqlite';
+    const sqliteStorage = process.env.BENCH_DB_FILE ? path.join(storage, 'bench.sqlite') : ':memory:';
+    database = { dialect: 'sqlite', storage: sqliteStorage, logging: false };
+  }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { Application } = require('@nocobase/server');
-  const sqliteStorage = process.env.BENCH_DB_FILE ? path.join(storage, 'bench.sqlite') : ':memory:';
   const app = new Application({
     name: `mailbridge_bench_${Date.now()}`,
-    database: { dialect: 'sqlite', storage: sqliteStorage, logging: false },
+    database,
     resourcer: { prefix: '/api' },
     acl: true,
     plugins: [
@@ -114,12 +160,17 @@ export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchA
       [BenchPluginMail, { name: PACKAGE }],
     ],
   });
-  await app.runCommandThrowError('install', '-f');
-  await app.runCommandThrowError('start');
+  try {
+    await app.runCommandThrowError('install', '-f');
+    await app.runCommandThrowError('start');
+  } catch (err) {
+    stopPostgres?.();
+    throw err;
+  }
   const missing = (await checkIndexes(app.db)).filter((i) => !i.present);
   if (missing.length) {
     console.log(
-      `note: ${missing.length} declared indexes are missing in SQLite: ` +
+      `note: ${missing.length} declared indexes are missing in ${dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'}: ` +
         missing.map((i) => `${i.table}(${i.fields.join(', ')})${i.unique ? ' UNIQUE' : ''}`).join(', '),
     );
     if (process.env.BENCH_RESTORE_INDEXES) {
@@ -172,6 +223,7 @@ export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchA
     db: app.db,
     url,
     storage,
+    dialect,
     mail: app.pm.get(PACKAGE).mail,
     call,
     async signIn(account = 'admin@nocobase.com', password = 'admin123') {
@@ -182,8 +234,12 @@ export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchA
     async destroy() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await app.destroy();
-      fs.rmSync(storage, { recursive: true, force: true });
+      try {
+        await app.destroy();
+      } finally {
+        stopPostgres?.();
+        fs.rmSync(storage, { recursive: true, force: true });
+      }
     },
   };
 }
