@@ -243,14 +243,14 @@ describe('linking rules in the account settings, and the mail history of a recor
     await dropdown.getByText('Title', { exact: true }).click();
     await dropdown.getByText('Customer e-mail', { exact: true }).click();
     await page.mouse.move(300, 700);
+    await dropdown.waitFor({ state: 'detached' }); // the fields menu has closed
     await popup.getByText('Add block').last().hover();
     await dropdown.getByText('Mail history', { exact: true }).click();
     await popup
       .getByTestId('mail-history')
       .waitFor()
       .catch(async (e) => {
-        await screenshot(page, 'debug-popup');
-        console.log('DEBUG', await page.locator('.ant-drawer:visible').last().innerText());
+        await screenshot(page, 'failed-mail-history-popup'); // what the popup showed instead
         throw e;
       });
     await writes.idle(); // the UI editor saves the blocks in the background
