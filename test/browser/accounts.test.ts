@@ -139,6 +139,29 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     }
   });
 
+  it('lets an SMTP/IMAP account sign in with Microsoft: redirect URI, Outlook scopes, no password', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url);
+    await page.goto(`${app.url}/admin/settings/mail`);
+    await page.getByTestId('add-account').click();
+    await page.getByTestId('provider-card-smtp-imap').click();
+    await page.getByTestId('account-form').waitFor();
+    await page.locator('#secrets_password').waitFor();
+    await page.getByTestId('section-sign-in').getByText('Microsoft (OAuth)').click();
+    await page.locator('#secrets_password').waitFor({ state: 'detached' });
+    const signIn = page.getByTestId('section-sign-in');
+    await expect(signIn.getByTestId('redirect-uri').inputValue()).resolves.toBe(`${app.url}/api/mailOAuth:callback`);
+    for (const scope of ['IMAP.AccessAsUser.All', 'SMTP.Send', 'offline_access']) {
+      await signIn.getByText(scope, { exact: false }).first().waitFor();
+    }
+    await page.getByTestId('section-microsoft').waitFor();
+    await page.getByTestId('section-sign-in').scrollIntoViewIfNeeded();
+    await settled(page, '[data-testid=section-sign-in]');
+    await screenshot(page, '14-smtp-imap-microsoft-sign-in');
+    await page.close();
+  });
+
   it('speaks German once the admin switches the language', async () => {
     const token = await signIn(app.url);
     const res = await fetch(`${app.url}/api/systemSettings:update?filterByTk=1`, {
