@@ -2,30 +2,14 @@ import fs from 'fs';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp } from '../support/hostApp';
-import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
+import { chooseOption, launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
 jest.setTimeout(300000);
 
 const alice = { user: 'alice@example.test', password: 'alice-ui-pw-51c0' };
 
-// antd renders a Select's options in a popup (their ids start with the select's id); pick one by its label.
-async function choose(page: Page, selectId: string, label: string) {
-  await page.locator(`#${selectId}`).click({ force: true });
-  await page.locator(`.ant-select-item-option[id^="${selectId}_list_"][title="${label}"]`).click();
-  await expect(page.locator(`#${selectId}`).getAttribute('aria-expanded')).resolves.toBe('false');
-}
 
-// Drawers and modals slide in; wait until the element stops moving before a screenshot.
-async function settled(page: Page, selector: string) {
-  let last = '';
-  for (let i = 0; i < 20; i++) {
-    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
-    if (box === last) return;
-    last = box;
-    await page.waitForTimeout(100);
-  }
-}
 
 describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser', () => {
   let peers: MailPeers;
@@ -51,11 +35,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
   });
 
   it('picks the provider, fills the form, tests the connection, saves, syncs and sees the account OK', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
-    page.setDefaultTimeout(90000); // a busy machine can take a while to serve the first pages
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await signInThroughForm(page, app.url);
+    const { page, pageErrors } = await signedInPage(browser, app.url, { width: 1400, height: 1200 });
     await page.goto(`${app.url}/admin/settings/mail`);
     await page.getByTestId('mail-accounts-table').waitFor({ timeout: 60000 });
     await page.getByText('No mail accounts yet').waitFor();
@@ -88,11 +68,11 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     await page.locator('#address').fill(alice.user);
     await page.locator('#title').fill('Alice (support desk)');
     await page.locator('#settings_smtp_host').fill(peers.sink.host);
-    await choose(page, 'settings_smtp_security', 'None (unencrypted)');
+    await chooseOption(page, 'settings_smtp_security', 'None (unencrypted)');
     await expect(page.locator('#settings_smtp_port').inputValue()).resolves.toBe('25');
     await page.locator('#settings_smtp_port').fill(String(peers.sink.port));
     await page.locator('#settings_imap_host').fill(peers.dovecot.host);
-    await choose(page, 'settings_imap_security', 'None (unencrypted)');
+    await chooseOption(page, 'settings_imap_security', 'None (unencrypted)');
     await page.locator('#settings_imap_port').fill(String(peers.dovecot.imapPort));
     await page.locator('#secrets_password').fill(alice.password);
     await page.locator('#address').scrollIntoViewIfNeeded();

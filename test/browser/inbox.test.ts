@@ -4,7 +4,7 @@ import type { AddressInfo } from 'net';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp } from '../support/hostApp';
-import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
+import { launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 
 jest.setTimeout(600000);
 
@@ -70,16 +70,6 @@ async function api(app: HostApp, token: string, method: string, action: string, 
   return json;
 }
 
-// Drawers slide in; wait until the element stops moving before a screenshot.
-async function settled(page: Page, selector: string) {
-  let last = '';
-  for (let i = 0; i < 30; i++) {
-    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
-    if (box === last) return;
-    last = box;
-    await page.waitForTimeout(100);
-  }
-}
 
 describe('the Inbox block on a modern page', () => {
   let dovecot: Dovecot;
@@ -137,11 +127,7 @@ describe('the Inbox block on a modern page', () => {
   });
 
   it('is added through "Add block", opens a conversation and sends a reply that arrives', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.setDefaultTimeout(90000);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await signInThroughForm(page, app.url);
+    const { page, pageErrors } = await signedInPage(browser, app.url, { width: 1440, height: 900 });
 
     // A new modern page, and the Inbox block from "Add block → Other blocks"
     await page.locator('[aria-label="highlight"]').first().click();

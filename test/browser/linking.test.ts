@@ -2,7 +2,7 @@ import fs from 'fs';
 import type { Browser } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp } from '../support/hostApp';
-import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm, trackWrites } from '../support/browser';
+import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm, trackWrites, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
 jest.setTimeout(600000);
@@ -71,11 +71,7 @@ describe('linking rules in the account settings, and the mail history of a recor
   });
 
   it('an admin sets up a linking rule, saves it, sees it again, and incoming mail is filed by it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-    page.setDefaultTimeout(90000);
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await signInThroughForm(page, app.url);
+    const { page, pageErrors } = await signedInPage(browser, app.url, { width: 1400, height: 1300 });
     await page.goto(`${app.url}/admin/settings/mail`);
     const row = page.locator('.ant-table-row', { hasText: alice.user });
     await row.getByText('Edit', { exact: true }).click();

@@ -41,6 +41,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+/** A page signed in through the login form (as the admin unless told otherwise), collecting the page's script errors. */
+export async function signedInPage(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1400, height: 1200 },
+  account?: { email: string; password: string },
+) {
+  const page = await browser.newPage({ viewport });
+  page.setDefaultTimeout(90000); // a busy machine can take a while to serve the first pages
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  if (account) await signInThroughForm(page, url, account.email, account.password);
+  else await signInThroughForm(page, url);
+  return { page, pageErrors };
+}
+
 /** Picks an option of an antd Select by its label (the options render in a popup whose ids start with the select's id). */
 export async function chooseOption(page: Page, selectId: string, label: string) {
   const select = page.locator(`#${selectId}`);
