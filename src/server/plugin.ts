@@ -8,6 +8,7 @@ import { registerAttachmentActions } from './attachments/attachmentActions';
 import { MailService } from './mailService';
 import { ensureIndexes } from './collections/ensureIndexes';
 import { fillJsonArrayDefaults } from './collections/jsonArrayDefaults';
+import { guardSqliteRebuilds } from './collections/sqliteRebuildGuard';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
 const MAIL_COLLECTIONS = [
@@ -31,6 +32,7 @@ export class PluginMailServer extends Plugin {
   async load() {
     this.mail = new MailService(this.app);
     fillJsonArrayDefaults(this.db);
+    guardSqliteRebuilds(this.db);
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);

@@ -51,3 +51,41 @@ describe('JSON list fields of the mail collections', () => {
     expect(message.get('to')).toEqual([]);
   });
 });
+
+describe('upgrading a SQLite database made before the JSON defaults were dropped', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.destroy();
+  });
+
+  it('keeps the rows and every index when db.sync() removes the old DEFAULT \'[]\'', async () => {
+    if (!t.db.inDialect('sqlite')) return expect(t.db.inDialect('postgres')).toBe(true); // PostgreSQL alters in place
+    const query = async (sql: string) => (await t.db.sequelize.query(sql, { raw: true }))[0] as any[];
+    // the table as the previous release created it: DEFAULT '[]' on the JSON lists
+    const [{ sql: current }] = await query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mailMessages'`);
+    const indexSql = (await query(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'mailMessages' AND sql IS NOT NULL`)).map((r) => r.sql);
+    const old = current.replace('`to` JSON', "`to` JSON DEFAULT '[]'").replace('`flags` JSON', "`flags` JSON DEFAULT '[]'");
+    expect(old).not.toBe(current);
+    await query('DROP TABLE `mailMessages`');
+    await query(old);
+    for (const sql of indexSql) await query(sql);
+    const Messages = t.db.getModel('mailMessages');
+    // the same provider id in two folders: what a rebuild that reads the composite index column by column refuses
+    await Messages.bulkCreate([
+      { accountId: 1, folder: 'INBOX', providerId: '1', to: [], flags: [] },
+      { accountId: 1, folder: 'Sent', providerId: '1', to: [], flags: [] },
+    ]);
+
+    await t.db.sync();
+
+    const [{ sql: after }] = await query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mailMessages'`);
+    expect(after).not.toContain("DEFAULT '[]'");
+    expect(await Messages.count()).toBe(2);
+    const names = (await query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'mailMessages'`)).map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['mail_messages_account_id_folder_provider_id', 'mail_messages_thread_id']));
+    await expect(Messages.create({ accountId: 1, folder: 'INBOX', providerId: '1' })).rejects.toThrow();
+  });
+});
