@@ -3,7 +3,7 @@ import http from 'http';
 import type { AddressInfo } from 'net';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
-import { startHostApp, signIn, HostApp } from '../support/hostApp';
+import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
 import { launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 
 jest.setTimeout(600000);
@@ -59,16 +59,6 @@ function htmlMail(beacon: Beacon): string {
   ].join('\r\n');
 }
 
-async function api(app: HostApp, token: string, method: string, action: string, body?: unknown) {
-  const res = await fetch(`${app.url}/api/${action}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json: any = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${action}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 
 describe('the Inbox block on a modern page', () => {
@@ -103,7 +93,7 @@ describe('the Inbox block on a modern page', () => {
     app = await startHostApp();
     browser = await launchBrowser();
     token = await signIn(app.url);
-    const account = await api(app, token, 'POST', 'mailAccounts:create', {
+    const account = await hostApi(app, token, 'POST', 'mailAccounts:create', {
       title: 'Alice (support)',
       provider: 'smtp-imap',
       address: alice.user,
@@ -114,8 +104,8 @@ describe('the Inbox block on a modern page', () => {
       },
       secrets: { password: alice.password },
     });
-    await api(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.data.id}`);
-    await api(app, token, 'POST', 'users:create', { nickname: 'Max Member', email: member.email, password: member.password, roles: ['member'] });
+    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.data.id}`);
+    await hostApi(app, token, 'POST', 'users:create', { nickname: 'Max Member', email: member.email, password: member.password, roles: ['member'] });
   });
 
   afterAll(async () => {
@@ -239,9 +229,9 @@ describe('the Inbox block on a modern page', () => {
 
   it('shows a member who is not assigned to the account none of its mail', async () => {
     const memberToken = await signIn(app.url, member.email, member.password);
-    const list = await api(app, memberToken, 'GET', 'mailMessages:list?pageSize=50');
+    const list = await hostApi(app, memberToken, 'GET', 'mailMessages:list?pageSize=50');
     expect(list.data).toEqual([]);
-    const accounts = await api(app, memberToken, 'GET', 'mailAccounts:listUsable');
+    const accounts = await hostApi(app, memberToken, 'GET', 'mailAccounts:listUsable');
     expect(accounts.data).toEqual([]);
 
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

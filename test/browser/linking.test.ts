@@ -1,7 +1,7 @@
 import fs from 'fs';
 import type { Browser } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
-import { startHostApp, signIn, HostApp } from '../support/hostApp';
+import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
 import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm, trackWrites, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
@@ -11,16 +11,6 @@ const alice = { user: 'alice@example.test', password: 'alice-linking-pw-93d1' };
 const karl = 'karl@kunde.test';
 const olga = 'olga@kunde.test';
 
-async function api(app: HostApp, token: string, method: 'GET' | 'POST', action: string, body?: unknown) {
-  const res = await fetch(`${app.url}/api/${action}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json: any = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${action}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 describe('linking rules in the account settings, and the mail history of a record', () => {
   let peers: MailPeers;
@@ -36,7 +26,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     browser = await launchBrowser();
     token = await signIn(app.url);
     // The business collection mail is filed on: cases with a title and the customer's e-mail address.
-    await api(app, token, 'POST', 'collections:create', {
+    await hostApi(app, token, 'POST', 'collections:create', {
       name: 'cases',
       title: 'Cases',
       fields: [
@@ -54,14 +44,14 @@ describe('linking rules in the account settings, and the mail history of a recor
         },
       ],
     });
-    const created = await api(app, token, 'POST', 'cases:create', { title: 'Heating failure', email: karl });
+    const created = await hostApi(app, token, 'POST', 'cases:create', { title: 'Heating failure', email: karl });
     caseId = String(created.data.id);
-    const account = await api(app, token, 'POST', 'mailAccounts:create', {
+    const account = await hostApi(app, token, 'POST', 'mailAccounts:create', {
       ...peers.accountValues(alice),
       title: 'Support desk',
     });
     accountId = String(account.data.id);
-    await api(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
+    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
   });
 
   afterAll(async () => {
@@ -113,7 +103,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     await page.getByTestId('account-form').waitFor({ state: 'detached' });
 
     // What the server stored
-    const stored = (await api(app, token, 'GET', `mailAccounts:get?filterByTk=${accountId}`)).data;
+    const stored = (await hostApi(app, token, 'GET', `mailAccounts:get?filterByTk=${accountId}`)).data;
     expect(stored.settings.linking).toEqual({
       collections: [{ name: 'cases', emailFields: ['email'] }],
       agentAddress: alice.user,
@@ -167,12 +157,12 @@ describe('linking rules in the account settings, and the mail history of a recor
         date: new Date(Date.now() - 300_000),
       }),
     );
-    await api(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
-    const links = (await api(app, token, 'GET', `mailLinks:list?collection=cases&recordId=${caseId}`)).data;
+    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
+    const links = (await hostApi(app, token, 'GET', `mailLinks:list?collection=cases&recordId=${caseId}`)).data;
     expect(links.map((l: any) => [l.lastMessage?.subject, l.link?.linkedBy])).toEqual([
       [`Re: Heating still cold [Case ${caseId}]`, 'subject-token'],
     ]);
-    const cases = (await api(app, token, 'GET', 'cases:list?sort=id')).data;
+    const cases = (await hostApi(app, token, 'GET', 'cases:list?sort=id')).data;
     expect(cases.map((c: any) => [c.title, c.email])).toEqual([
       ['Heating failure', karl],
       ['Printer does not print', olga],
@@ -284,7 +274,7 @@ describe('linking rules in the account settings, and the mail history of a recor
   });
 
   it('shows the linking rules in German', async () => {
-    await api(app, token, 'POST', 'systemSettings:update?filterByTk=1', {
+    await hostApi(app, token, 'POST', 'systemSettings:update?filterByTk=1', {
       enabledLanguages: ['en-US', 'de-DE', 'zh-CN'],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });

@@ -1,34 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
 import { startSmtpSink, SmtpSink } from '@mailbridge/mail-testkit';
-import { startHostApp, signIn, HostApp } from '../support/hostApp';
-import { launchBrowser, screenshot, signInThroughForm } from '../support/browser';
+import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
+import { launchBrowser, screenshot, signInThroughForm, settled } from '../support/browser';
 
 jest.setTimeout(300000);
 
 // The workflow editor of the legacy client: an admin adds "E-Mail senden" through the add-node menu, fills it in
 // (account, recipient, a subject with a variable, body), saves, and the node's config is what the server step reads.
 
-async function api(app: HostApp, token: string, method: 'GET' | 'POST', path: string, body?: unknown) {
-  const res = await fetch(`${app.url}/api/${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json: any = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json?.data;
-}
 
-// Drawers slide in; wait until the element stops moving before a screenshot.
-async function settled(page: Page, selector: string) {
-  let last = '';
-  for (let i = 0; i < 20; i++) {
-    const box = JSON.stringify(await page.locator(selector).first().boundingBox());
-    if (box === last) return;
-    last = box;
-    await page.waitForTimeout(100);
-  }
-}
 
 /** Picks a variable in the cascader the "x" button of a workflow variable input opens, e.g. ['$context', 'data', 'nickname']. */
 async function pickVariable(page: Page, container: string, path: string[]) {
@@ -54,6 +34,9 @@ async function signInFirst(page: Page, url: string) {
 function workflowPath(id: string | number) {
   return `/admin/settings/workflow/workflows/${id}`;
 }
+
+const api = async (app: HostApp, token: string, method: 'GET' | 'POST', path: string, body?: unknown) =>
+  (await hostApi(app, token, method, path, body))?.data;
 
 describe('Workflow editor: "E-Mail senden" and "E-Mail received"', () => {
   let sink: SmtpSink;

@@ -64,3 +64,15 @@ export async function signIn(url: string, account = 'admin@nocobase.com', passwo
   if (!res.ok) throw new Error(`sign-in failed: ${JSON.stringify(body)}`);
   return body.data.token;
 }
+
+/** Calls the host app's API as a signed-in user; throws with the status and body on an error answer. */
+export async function hostApi(app: HostApp, token: string, method: string, action: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${app.url}/api/${action}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json: any = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${action}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}

@@ -9,8 +9,8 @@ import { useAccountForm } from '../AccountFormContext';
 import { outlookScopes } from '../providerCatalog';
 import { TenantAndClient } from './Ms365AppFields';
 
-/** SMTP/IMAP signing in with Microsoft (XOAUTH2): the Entra ID app, its redirect URI and the IMAP/SMTP scopes. */
-export function MicrosoftOAuthFields({ provider }: { provider: 'smtp-imap' | 'smtp' }) {
+/** The Entra ID app a user signs in through: tenant, client id, optional secret, the redirect URI to register. */
+export function SignInAppFields() {
   const { t } = useMailTranslation();
   const { account } = useAccountForm();
   return (
@@ -25,6 +25,15 @@ export function MicrosoftOAuthFields({ provider }: { provider: 'smtp-imap' | 'sm
         extra={t('The secret value, not the secret ID.')}
       />
       <RedirectUri value={account?.settings?.redirectUri} />
+    </>
+  );
+}
+
+/** SMTP/IMAP signing in with Microsoft (XOAUTH2): the Entra ID app, its redirect URI and the IMAP/SMTP scopes. */
+export function MicrosoftOAuthFields({ provider }: { provider: 'smtp-imap' | 'smtp' }) {
+  return (
+    <>
+      <SignInAppFields />
       <div style={{ marginBottom: 24 }}>
         <ScopeSummary kind="delegated" scopes={outlookScopes(provider)} />
       </div>

@@ -2,12 +2,10 @@ import React from 'react';
 import { Alert, Form, Switch } from 'antd';
 import { useMailTranslation } from '../../locale';
 import { FormSection } from '../FormSection';
-import { SecretInput } from '../SecretInput';
-import { RedirectUri } from '../RedirectUri';
 import { MicrosoftConnection } from '../MicrosoftConnection';
 import { useAccountForm } from '../AccountFormContext';
 import { requestedScopes } from '../providerCatalog';
-import { TenantAndClient } from './Ms365AppFields';
+import { SignInAppFields } from './MicrosoftOAuthFields';
 import { ScopeFields } from './ScopeFields';
 
 /** Microsoft 365 delegated: the Entra ID app, its redirect URI, permissions, the optional password fallback. */
@@ -25,16 +23,7 @@ export function Ms365DelegatedFields() {
         testId="section-sign-in"
         description={t('From Entra ID → App registrations → your app → Overview and → Certificates & secrets.')}
       >
-        <TenantAndClient allowCommon />
-        <SecretInput
-          name="clientSecret"
-          label={t('Client secret')}
-          removable
-          isSet={Boolean(account?.secretsSet?.clientSecret)}
-          placeholder={t('Optional for public client apps')}
-          extra={t('The secret value, not the secret ID.')}
-        />
-        <RedirectUri value={account?.settings?.redirectUri} />
+        <SignInAppFields />
         <ScopeFields kind="delegated" />
         <Form.Item
           name={['settings', 'allowRopc']}
