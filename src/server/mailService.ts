@@ -29,6 +29,7 @@ export class MailService {
   readonly scheduler: SyncScheduler;
   readonly outbox: Outbox;
   private outboxTimer?: NodeJS.Timeout;
+  private stopping = false;
 
   constructor(private app: Application, readonly options: MailServiceOptions = DEFAULT_MAIL_OPTIONS) {
     this.engine = new AccountEngine(app);
@@ -39,17 +40,30 @@ export class MailService {
   }
 
   async start({ background = true } = {}) {
+    this.stopping = false;
+    this.outbox.resume();
+    this.sync.resume();
     await this.outbox.recoverInterrupted();
     if (!background) return;
     this.scheduler.start();
-    this.outboxTimer = setInterval(() => void this.outbox.drain(), this.options.syncTickMs);
+    this.outboxTimer = setInterval(() => this.drainInBackground(), this.options.syncTickMs);
     this.outboxTimer.unref?.();
-    void this.outbox.drain();
+    this.drainInBackground();
   }
 
+  private drainInBackground() {
+    this.outbox.drain().catch((err: any) => {
+      if (!this.stopping) this.app.log.error(`mail outbox: ${err.message}`);
+    });
+  }
+
+  // Stops the timers, lets a running drain finish its chunk, stops running syncs at their next step (their cursors
+  // stay where the stored mail ends), and only then closes the connections: nothing touches the database after.
   async stop() {
+    this.stopping = true;
     this.scheduler.stop();
     clearInterval(this.outboxTimer);
+    await Promise.all([this.outbox.stop(), this.sync.stopAll(), this.scheduler.idle()]);
     await this.engine.closeAll();
   }
 

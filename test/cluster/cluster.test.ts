@@ -72,7 +72,7 @@ async function startSessionRelay(port: number, stallFirstAfter?: number) {
       const tag = /^(\S+) (?:OK|NO|BAD)\b/i.exec(line)?.[1];
       if (tag && pending.delete(tag) && !pending.size) setBusy(false);
     });
-    const stall = index === 0 && stallFirstAfter !== undefined ? stallAfter(stallFirstAfter, () => (stats.stalled = true)) : undefined;
+    const stall = index === 0 && stallFirstAfter !== undefined ? stallAfter(stallFirstAfter, () => (stats.stalled = true), { exact: false }) : undefined;
     return {
       fromClient,
       fromServer: (chunk) => {

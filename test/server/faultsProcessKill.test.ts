@@ -51,7 +51,7 @@ async function startHangingSmtp() {
 /** Relays to `port`; the first connection stops passing the server's bytes on after `limit` of them. */
 async function startRelay(port: number, limit: number) {
   let stalled = false;
-  const relay = await startTcpRelay(port, (index) => (index === 0 ? stallAfter(limit, () => (stalled = true)) : {}));
+  const relay = await startTcpRelay(port, (index) => (index === 0 ? stallAfter(limit, () => (stalled = true), { exact: false }) : {}));
   return { ...relay, stalled: () => stalled, connections: relay.sessions };
 }
 

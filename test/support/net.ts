@@ -57,8 +57,11 @@ export async function startTcpRelay(port: number, session: (index: number) => Re
   };
 }
 
-/** Passes the server's bytes until `limit` of them went through, then holds back the rest (sockets stay open). */
-export function stallAfter(limit: number, onStall: () => void = () => undefined): RelaySession {
+/**
+ * Passes the server's bytes until `limit` of them went through, then holds back the rest (sockets stay open).
+ * `exact: false` lets the chunk that crosses the limit through whole, so the stall falls between chunks.
+ */
+export function stallAfter(limit: number, onStall: () => void = () => undefined, { exact = true } = {}): RelaySession {
   let total = 0;
   return {
     fromServer(chunk) {
@@ -66,7 +69,7 @@ export function stallAfter(limit: number, onStall: () => void = () => undefined)
       total += chunk.length;
       if (total < limit) return chunk;
       onStall();
-      return chunk.subarray(0, chunk.length - (total - limit));
+      return exact ? chunk.subarray(0, chunk.length - (total - limit)) : chunk;
     },
   };
 }

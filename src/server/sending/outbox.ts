@@ -121,6 +121,7 @@ export class Outbox {
   private listeners = new Set<Listener>();
   private decorators: OutgoingDecorator[] = [];
   private draining?: Promise<void>;
+  private stopped = false;
 
   constructor(
     private app: Application,
@@ -179,11 +180,22 @@ export class Outbox {
     return this.draining;
   }
 
+  /** After a stop, when the app starts again in the same process. */
+  resume() {
+    this.stopped = false;
+  }
+
+  /** No new chunk is claimed after this; resolves when the running one is done. */
+  async stop() {
+    this.stopped = true;
+    await this.draining?.catch(() => undefined);
+  }
+
   private async drainDue() {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
     const accounts = new AccountLookup(this.app.db);
-    for (;;) {
+    while (!this.stopped) {
       const due = await this.model.findAll({
         attributes: ['id'],
         where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },

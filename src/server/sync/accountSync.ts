@@ -59,10 +59,26 @@ export class SyncService {
 
   /** Accounts this node is syncing right now: the lease keeps other nodes out, this keeps a second local run out. */
   private running = new Set<string>();
+  private watchdogs = new Set<Watchdog>();
+  private stopping = false;
+
+  /** The app is stopping: running syncs end at their next step, with what they stored kept; nothing new starts. */
+  async stopAll() {
+    this.stopping = true;
+    const stop = Object.assign(new Error('The app is stopping; the sync goes on after the restart.'), { code: 'ABORTED' });
+    for (const watchdog of this.watchdogs) watchdog.abort(stop);
+    const deadline = Date.now() + 15_000;
+    while (this.running.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** After a stop, when the app starts again in the same process. */
+  resume() {
+    this.stopping = false;
+  }
 
   async syncAccount(accountId: string, { reason = 'schedule' }: { reason?: string } = {}): Promise<SyncOutcome> {
     accountId = String(accountId);
-    if (this.running.has(accountId)) return { ok: false, skipped: 'busy', folders: [] };
+    if (this.running.has(accountId) || this.stopping) return { ok: false, skipped: 'busy', folders: [] };
     this.running.add(accountId);
     try {
       return await this.syncLeased(accountId, reason);
@@ -79,6 +95,7 @@ export class SyncService {
     if (!(await this.lease.acquire(accountId))) return { ok: false, skipped: 'busy', folders: [] };
 
     const watchdog = new Watchdog(this.options.stallTimeoutMs);
+    this.watchdogs.add(watchdog);
     // The lease is renewed on a timer, not per batch: it runs out only when this node is gone, never during a
     // slow batch. Should it be lost anyway (e.g. the database was unreachable), the sync stops.
     const heartbeat = setInterval(() => {
@@ -111,6 +128,11 @@ export class SyncService {
       return { ok: true, folders };
     } catch (err: any) {
       const error = { code: err.code ?? 'PROVIDER_ERROR', message: err.message ?? String(err), hint: err.hint };
+      if (this.stopping) {
+        // not the account's failure: no error status, no backoff
+        await this.mark(accountId, { syncProgress: null }).catch(() => undefined);
+        return { ok: false, folders, error };
+      }
       await noticeIfReconnectNeeded(this.app, accountId, err);
       await this.mark(accountId, {
         status: err.needsReconnect ? 'needs-reconnect' : 'error',
@@ -124,6 +146,7 @@ export class SyncService {
     } finally {
       clearInterval(heartbeat);
       watchdog.stop();
+      this.watchdogs.delete(watchdog);
       // A healthy connection serves the next poll; after a failure the next one starts from a fresh login.
       if (failed) await this.engine.dropSyncSource(accountId);
       else this.engine.keepSyncSource(accountId);

@@ -17,26 +17,41 @@ export function dueInSeconds(account: { settings?: any; consecutiveFailures?: nu
 export class SyncScheduler {
   private timer?: NodeJS.Timeout;
   private running = false;
+  private stopped = false;
+  private current?: Promise<void>;
 
   constructor(private app: Application, private sync: SyncService, private tickMs: number) {}
 
   start() {
     if (this.timer) return;
+    this.stopped = false;
     this.timer = setInterval(() => void this.tick(), this.tickMs);
     this.timer.unref?.();
   }
 
   stop() {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
-  async tick(now = Date.now()) {
-    if (this.running) return;
+  /** Resolves when the running tick (if any) is over. */
+  async idle() {
+    await this.current;
+  }
+
+  tick(now = Date.now()): Promise<void> {
+    if (this.running) return this.current ?? Promise.resolve();
     this.running = true;
+    this.current = this.syncDue(now);
+    return this.current;
+  }
+
+  private async syncDue(now: number) {
     try {
       const accounts = await this.app.db.getRepository('mailAccounts').find({ filter: { enabled: true } });
       for (const account of accounts) {
+        if (this.stopped) return;
         const a = account.toJSON();
         if (!canReceive(a.provider)) continue;
         const last = a.lastSyncAt ? new Date(a.lastSyncAt).getTime() : 0;
