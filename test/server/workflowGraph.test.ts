@@ -1,6 +1,6 @@
 import { startMicrosoftFake, MicrosoftFake } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
-import { createCollectionWorkflow, jobsOf, waitFor } from '../support/workflow';
+import { createCollectionWorkflow, jobsOf, settleAndDisableWorkflows, waitFor } from '../support/workflow';
 
 const OFFICE = 'office@contoso.test';
 const CUSTOMER = 'kunde@fabrikam.test';
@@ -41,7 +41,7 @@ describe('workflow step "E-Mail senden" through Microsoft Graph', () => {
   });
 
   afterEach(async () => {
-    await t.db.getRepository('workflows').update({ filter: { enabled: true }, values: { enabled: false } });
+    await settleAndDisableWorkflows(t.db);
   });
 
   afterAll(async () => {

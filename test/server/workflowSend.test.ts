@@ -3,7 +3,7 @@ import path from 'path';
 import { startSmtpSink } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
-import { createCollectionWorkflow, jobsOf, waitFor } from '../support/workflow';
+import { createCollectionWorkflow, jobsOf, settleAndDisableWorkflows, waitFor } from '../support/workflow';
 
 const sender = { user: 'office@example.test', password: 'office-pw-31' };
 const customer = { user: 'kunde@example.test', password: 'kunde-pw-77' };
@@ -49,7 +49,7 @@ describe('workflow step "E-Mail senden"', () => {
 
   // A failed assertion must not leave its workflow enabled to fire again in the next test.
   afterEach(async () => {
-    await t.db.getRepository('workflows').update({ filter: { enabled: true }, values: { enabled: false } });
+    await settleAndDisableWorkflows(t.db);
   });
 
   afterAll(async () => {
