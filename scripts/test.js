@@ -21,12 +21,11 @@ async function main() {
 
   console.log('\n[test] all suites on SQLite');
   // The process-kill fault test SIGKILLs a real NocoBase and waits for the restart to finish a sync; beside the
-  // other suites it starves, so it runs on its own right after them.
+  // other suites (or the host apps they leave winding down) it starves, so it runs on its own, first.
+  let sqlite = 0;
+  if (!extra.length) sqlite = run([jest, '--selectProjects', 'server', '--testPathPattern', 'faultsProcessKill'], { DB_DIALECT: 'sqlite' });
   const projects = extra.length ? [] : ['--selectProjects', 'packages', 'server', 'browser', '--testPathIgnorePatterns', 'faultsProcessKill'];
-  let sqlite = run([jest, '--maxWorkers=2', ...projects, ...extra], { DB_DIALECT: 'sqlite' });
-  if (!extra.length) {
-    sqlite = run([jest, '--selectProjects', 'server', '--testPathPattern', 'faultsProcessKill'], { DB_DIALECT: 'sqlite' }) || sqlite;
-  }
+  sqlite = run([jest, '--maxWorkers=2', ...projects, ...extra], { DB_DIALECT: 'sqlite' }) || sqlite;
   console.log(`[test] SQLite run: ${sqlite === 0 ? 'passed' : 'FAILED'} after ${seconds(started)}`);
 
   let postgres = 0;

@@ -9,6 +9,7 @@ import { MailService } from './mailService';
 import { ensureIndexes } from './collections/ensureIndexes';
 import { fillJsonArrayDefaults } from './collections/jsonArrayDefaults';
 import { guardSqliteRebuilds } from './collections/sqliteRebuildGuard';
+import { waitForSqliteLocks } from './collections/sqliteBusyTimeout';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
 const MAIL_COLLECTIONS = [
@@ -33,6 +34,7 @@ export class PluginMailServer extends Plugin {
     this.mail = new MailService(this.app);
     fillJsonArrayDefaults(this.db);
     guardSqliteRebuilds(this.db);
+    waitForSqliteLocks(this.db);
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);

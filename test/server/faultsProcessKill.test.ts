@@ -159,7 +159,12 @@ describe('faults: the NocoBase process killed mid-send and mid-sync (real app, S
     expect(sent.status).toBe(200);
     const messageId = sent.body.data.messageId;
     await until(async () => smtp.data.length === 1, 60_000, 'the mail to reach DATA');
-    const synced = await until(async () => (await api(token, 'mailMessages:list', undefined, { accountId, pageSize: '1' })).body?.meta?.count, 30_000, 'the first batch');
+    const synced = await until(async () => (await api(token, 'mailMessages:list', undefined, { accountId, pageSize: '1' })).body?.meta?.count, 90_000, 'the first batch').catch(async (err) => {
+      // what the next person needs to see when this fails: the account's state and what the database holds
+      const [account] = await query(env.DB_STORAGE as string, 'SELECT status, lastError, syncProgress FROM mailAccounts WHERE id = ?', [accountId]);
+      const [stored] = await query(env.DB_STORAGE as string, 'SELECT count(*) AS n FROM mailMessages');
+      throw new Error(`${err.message}; account ${JSON.stringify(account)}, ${stored.n} stored, ${relay.connections()} IMAP connections`);
+    });
 
     await stop('SIGKILL');
     const dbFile = env.DB_STORAGE as string;

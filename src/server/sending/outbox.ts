@@ -5,6 +5,7 @@ import { assertSafeHeaders, buildMime, ensureMessageId, SyncedMessage } from '@m
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { assignThreads, refreshThreadStats } from '../sync/threading';
+import { writeTransaction } from '../sync/messageStore';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
@@ -368,7 +369,7 @@ export class Outbox {
         date: sentAt,
       } as SyncedMessage;
     });
-    const rows = await this.app.db.sequelize.transaction(async (transaction: any) => {
+    const rows = await this.app.db.sequelize.transaction(writeTransaction(this.app.db), async (transaction: any) => {
       const threadOf = await assignThreads(this.app.db, accountId, synced, transaction);
       const created = await this.app.db.getModel('mailMessages').bulkCreate(
         entries.map((entry, i) => sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!)),

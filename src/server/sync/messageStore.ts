@@ -54,7 +54,7 @@ export async function storeBatch(
   direction: Direction = 'in',
 ): Promise<StoreResult> {
   const Messages = db.getModel('mailMessages');
-  return db.sequelize.transaction(async (transaction: any) => {
+  return db.sequelize.transaction(writeTransaction(db), async (transaction: any) => {
     const where = { accountId, folder };
     if (batch.reset) await destroyMessages(db, where, transaction);
     let deleted = 0;
@@ -191,4 +191,12 @@ export async function knownProviderIds(db: any, accountId: string, folder: strin
     rows.forEach((r: any) => known.add(r.providerId));
   }
   return known;
+}
+
+/**
+ * A transaction that reads and then writes takes SQLite's write lock at BEGIN (IMMEDIATE): a deferred one holding a
+ * read lock while another connection waits to commit is a deadlock SQLite breaks with SQLITE_BUSY at once.
+ */
+export function writeTransaction(db: any): any {
+  return db.inDialect('sqlite') ? { type: 'IMMEDIATE' } : {};
 }
