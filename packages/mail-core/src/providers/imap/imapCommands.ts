@@ -78,6 +78,20 @@ export async function fetchMessageMeta(client: ImapFlow, uids: number[]): Promis
   return client.fetchAll(compactUidSet(uids), META_QUERY, { uid: true });
 }
 
+/**
+ * Messages up to this size are read from one FETCH of their source (the same FETCH raw imapflow
+ * makes) and split here; larger ones are read part by part, so an attachment is never fetched
+ * whole by the sync.
+ */
+export const SOURCE_FETCH_BYTES = 256 * 1024;
+
+/** Flags, envelope and the first SOURCE_FETCH_BYTES of the source; a shorter source is the whole message. */
+export async function fetchSmallSources(client: ImapFlow, uids: number[], maxBytes = SOURCE_FETCH_BYTES): Promise<FetchMessageObject[]> {
+  if (!uids.length) return [];
+  const query: FetchQueryObject = { uid: true, flags: true, envelope: true, size: true, internalDate: true, source: { start: 0, maxLength: maxBytes } };
+  return client.fetchAll(compactUidSet(uids), query, { uid: true });
+}
+
 /** The given body parts of a set of UIDs (all UIDs share the same part ids). */
 export async function fetchBodyParts(client: ImapFlow, uids: number[], partIds: string[], maxBytesPerPart?: number): Promise<FetchMessageObject[]> {
   if (!uids.length || !partIds.length) return [];

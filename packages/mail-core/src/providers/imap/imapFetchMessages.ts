@@ -1,13 +1,15 @@
 /**
- * New messages for a list of UIDs: metadata (with the start of part 1) in one FETCH, the text
- * parts the metadata did not cover in one FETCH per distinct set of part ids, and a full parse
- * for whatever the fast path could not read.
+ * New messages for a list of UIDs. Small messages: one FETCH of their source, split here.
+ * Larger ones, and any whose structure the split would have to guess: metadata (with the start
+ * of part 1) in one FETCH, the text parts the metadata did not cover in one FETCH per distinct
+ * set of part ids, and a full parse for whatever that could not read.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { SyncedMessage } from '../../types';
-import { fetchBodyParts, fetchEnvelopeOf, fetchMessageMeta, fetchSourceOf, PREFETCH_BYTES, PREFETCH_PART } from './imapCommands';
+import { fetchBodyParts, fetchEnvelopeOf, fetchMessageMeta, fetchSmallSources, fetchSourceOf, PREFETCH_BYTES, PREFETCH_PART, SOURCE_FETCH_BYTES } from './imapCommands';
 import { messageFromParsed, parseSource } from './imapFullParse';
 import { bodyPartIds, envelopeFields, messageFromParts, partBody, planBody, type BodyPlan } from './imapParse';
+import { structureOfSource } from './mimeStructure';
 
 /** Longest text or html part taken into a synced message; the rest stays on the server. */
 export const DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024;
@@ -53,8 +55,8 @@ function prefetchedIsEnough(plan: BodyPlan, meta: FetchMessageObject): boolean {
   return prefetched.length < PREFETCH_BYTES || (node.size !== undefined && prefetched.length >= node.size);
 }
 
-/** New messages for a list of UIDs: metadata in one FETCH, text parts grouped by part ids. */
-export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], maxTextBytes = DEFAULT_MAX_TEXT_BYTES): Promise<SyncedMessage[]> {
+/** Messages read part by part: metadata in one FETCH, text parts grouped by part ids. */
+async function fetchByStructure(client: ImapFlow, folder: string, uids: number[], maxTextBytes = DEFAULT_MAX_TEXT_BYTES): Promise<SyncedMessage[]> {
   const broken = new Map<number, unknown>();
   let metas: FetchMessageObject[];
   try {
@@ -104,7 +106,7 @@ export async function fetchNewMessages(client: ImapFlow, folder: string, uids: n
     if (!plan || broken.has(meta.uid)) continue;
     try {
       const row = bodies.get(meta.uid);
-      byUid.set(meta.uid, messageFromParts(folder, meta, plan, row?.bodyParts, row?.binaryParts));
+      byUid.set(meta.uid, messageFromParts(folder, meta, plan, row?.bodyParts, { binaryParts: row?.binaryParts }));
     } catch (err) {
       broken.set(meta.uid, err);
     }
@@ -113,7 +115,54 @@ export async function fetchNewMessages(client: ImapFlow, folder: string, uids: n
     const synced = await fallbackMessage(client, folder, uid, metaByUid.get(uid), reason);
     if (synced) byUid.set(uid, synced);
   }
+  return sortedByUid(byUid);
+}
+
+function sortedByUid(byUid: Map<number, SyncedMessage>): SyncedMessage[] {
   return [...byUid.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+}
+
+function truncatedBodies(bodies: Map<string, Buffer>, maxBytes: number): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [part, body] of bodies) out.set(part, body.length > maxBytes ? body.subarray(0, maxBytes) : body);
+  return out;
+}
+
+/** A message from its whole source, or undefined when it should be read part by part instead. */
+function messageFromSource(folder: string, row: FetchMessageObject, limit: number, maxTextBytes: number): SyncedMessage | undefined {
+  const source = row.source;
+  if (!source || source.length >= limit) return undefined;
+  try {
+    const structure = structureOfSource(source);
+    const plan = planBody(structure.root);
+    const meta = { ...row, source: undefined, headers: structure.header };
+    return messageFromParts(folder, meta, plan, truncatedBodies(structure.bodies, maxTextBytes), { fields: structure.fields });
+  } catch {
+    return undefined;
+  }
+}
+
+/** New messages for a list of UIDs, oldest first. */
+export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], limits: { maxTextBytes?: number; sourceFetchBytes?: number } = {}): Promise<SyncedMessage[]> {
+  const maxTextBytes = limits.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  const sourceLimit = limits.sourceFetchBytes ?? SOURCE_FETCH_BYTES;
+  if (sourceLimit <= 0) return fetchByStructure(client, folder, uids, maxTextBytes);
+  let rows: FetchMessageObject[];
+  try {
+    rows = await fetchSmallSources(client, uids, sourceLimit);
+  } catch (err) {
+    if (!client.usable) throw err;
+    return fetchByStructure(client, folder, uids, maxTextBytes);
+  }
+  const byUid = new Map<number, SyncedMessage>();
+  const rest: number[] = [];
+  for (const row of rows) {
+    const synced = messageFromSource(folder, row, sourceLimit, maxTextBytes);
+    if (synced) byUid.set(row.uid, synced);
+    else rest.push(row.uid);
+  }
+  for (const synced of await fetchByStructure(client, folder, rest, maxTextBytes)) byUid.set(Number(synced.providerId), synced);
+  return sortedByUid(byUid);
 }
 
 // ---------------------------------------------------------------------------------------------

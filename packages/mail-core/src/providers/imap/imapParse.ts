@@ -269,9 +269,8 @@ export function hasRealAttachments(attachments: AttachmentMeta[]): boolean {
 }
 
 /** The fields every path fills from the envelope and the fetch attributes. */
-export function envelopeFields(folder: string, msg: FetchMessageObject): SyncedMessage {
+export function envelopeFields(folder: string, msg: FetchMessageObject, fields = parseHeaderBlock(msg.headers)): SyncedMessage {
   const env = msg.envelope ?? {};
-  const fields = parseHeaderBlock(msg.headers);
   const receivedAt = validDate(msg.internalDate);
   const inReplyTo = messageIdsOf(fields.get('in-reply-to') ?? env.inReplyTo)[0];
   const synced: SyncedMessage = {
@@ -320,12 +319,20 @@ export function partBody(bodies: Map<string, Buffer> | undefined, partId: string
   return undefined;
 }
 
+export interface PartsExtras {
+  /** Parts the server already decoded (BINARY fetch). */
+  binaryParts?: Set<string>;
+  /** The header fields, when the caller parsed them already. */
+  fields?: Map<string, string>;
+}
+
 /**
  * The fast path: envelope + structure + the fetched text parts → SyncedMessage.
  * Throws when the structure or a part cannot be decoded; the caller falls back to a full parse.
  */
-export function messageFromParts(folder: string, msg: FetchMessageObject, plan: BodyPlan, bodies: Map<string, Buffer> | undefined, binaryParts?: Set<string>): SyncedMessage {
-  const synced = envelopeFields(folder, msg);
+export function messageFromParts(folder: string, msg: FetchMessageObject, plan: BodyPlan, bodies: Map<string, Buffer> | undefined, extras: PartsExtras = {}): SyncedMessage {
+  const { binaryParts, fields } = extras;
+  const synced = envelopeFields(folder, msg, fields ?? parseHeaderBlock(msg.headers));
   const decodeAll = (nodes: MessageStructureObject[]) =>
     nodes.map((node) => {
       const raw = partBody(bodies, partIdOf(node));

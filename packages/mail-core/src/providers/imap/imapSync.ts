@@ -28,7 +28,11 @@ export const DEFAULT_BATCH_SIZE = 500;
 export interface ImapSyncOptions extends SyncOptions {
   /** Longest text or html part kept per message (default 2 MiB). */
   maxTextBytes?: number;
+  /** Messages smaller than this are read from one FETCH of their source (default 256 KiB; 0: always part by part). */
+  sourceFetchBytes?: number;
 }
+
+type FetchLimits = Pick<ImapSyncOptions, 'maxTextBytes' | 'sourceFetchBytes'>;
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MailError('ABORTED', 'The sync was cancelled.');
@@ -81,11 +85,11 @@ function unreadable(folder: string, uid: number, reason: string, meta?: FetchMes
  * read come through, the one it cannot becomes a row with parseError (envelope if the server
  * still gives that), and the sync goes on.
  */
-async function isolateUnreadable(session: FolderSession, uids: number[], maxTextBytes: number | undefined): Promise<SyncedMessage[]> {
+async function isolateUnreadable(session: FolderSession, uids: number[], limits: FetchLimits): Promise<SyncedMessage[]> {
   const out: SyncedMessage[] = [];
   for (const uid of uids) {
     try {
-      out.push(...(await session.locked((c) => fetchNewMessages(c, session.path, [uid], maxTextBytes))));
+      out.push(...(await session.locked((c) => fetchNewMessages(c, session.path, [uid], limits))));
     } catch (err) {
       if (!serverRefusedFetch(session.client)) throw err;
       const reason = session.client.byeReason ?? String((err as Error).message);
@@ -103,13 +107,13 @@ async function isolateUnreadable(session: FolderSession, uids: number[], maxText
   return out;
 }
 
-async function fetchChunk(session: FolderSession, uids: number[], maxTextBytes: number | undefined, last: boolean): Promise<SyncedMessage[]> {
+async function fetchChunk(session: FolderSession, uids: number[], limits: FetchLimits, last: boolean): Promise<SyncedMessage[]> {
   try {
-    return await session.locked((c) => fetchNewMessages(c, session.path, uids, maxTextBytes), { closeAfter: last });
+    return await session.locked((c) => fetchNewMessages(c, session.path, uids, limits), { closeAfter: last });
   } catch (err) {
     if (!session.canReconnect || !serverRefusedFetch(session.client)) throw err;
     await session.reconnect();
-    const added = await isolateUnreadable(session, uids, maxTextBytes);
+    const added = await isolateUnreadable(session, uids, limits);
     if (last) await session.locked(async (c) => void (await c.mailboxClose()));
     return added;
   }
@@ -172,7 +176,7 @@ export async function* syncImapFolder(connection: ImapFlow | ImapClientHandle, f
       throwIfAborted(opts.signal);
       const uids = parts[i];
       const last = i === parts.length - 1;
-      const added = await fetchChunk(session, uids, opts.maxTextBytes, last);
+      const added = await fetchChunk(session, uids, opts, last);
       state = { ...state, uids: uidSetUnion(state.uids, uids), uidNext: uids[uids.length - 1] + 1 };
       if (i === parts.length - 1) state = completedCursor(state, status);
       yield { added, ...pending, cursor: state };
