@@ -5,6 +5,7 @@ import crypto from 'crypto';
 import type { ChildProcess } from 'child_process';
 import { makeMessage, seedMaildir, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
 import { freePort, stallAfter, startTcpRelay, until } from '../support/net';
+import { stopProcess } from '../support/process';
 
 // Issue #9, more than one node: two real NocoBase processes (scripts/host, our plugin from dist/) on the same
 // throwaway PostgreSQL, both running the sync scheduler and the outbox on a 500 ms tick with a 3 s sync lease.
@@ -119,19 +120,6 @@ describeCluster('two NocoBase nodes on one PostgreSQL', () => {
     return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
   };
   const sql = async (text: string, params: unknown[] = []) => (await pgClient.query(text, params)).rows as any[];
-  const stopNode = async (node: Node, signal: NodeJS.Signals) => {
-    const s = node.server;
-    if (s.exitCode !== null || s.signalCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-    clearTimeout(timer);
-    if (s.exitCode === null && s.signalCode === null) {
-      s.kill('SIGKILL');
-      await exited;
-    }
-  };
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
@@ -202,7 +190,7 @@ describeCluster('two NocoBase nodes on one PostgreSQL', () => {
 
   afterAll(async () => {
     clearInterval(leaseWatch);
-    for (const node of nodes) await stopNode(node, 'SIGTERM');
+    for (const node of nodes) await stopProcess(node.server, 'SIGTERM');
     await pgClient?.end().catch(() => undefined);
     for (const relay of relays.values()) await relay.close();
     await sink?.close();
@@ -333,7 +321,7 @@ describeCluster('two NocoBase nodes on one PostgreSQL', () => {
     // the stalled node keeps its lease alive: the other one does not start a second session meanwhile
     await new Promise((r) => setTimeout(r, 4000));
     expect(relay.stats.sessions).toBe(1);
-    await stopNode(victim, 'SIGKILL');
+    await stopProcess(victim.server, 'SIGKILL');
     // eslint-disable-next-line no-console
     console.log(`[cluster] killed node ${victim.name} (pid ${holderPid}) holding the takeover account's lease with ${partial} of 1000 mails stored`);
     const survivor = nodes.find((n) => n !== victim)!;

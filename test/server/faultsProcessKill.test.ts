@@ -6,6 +6,7 @@ import type { ChildProcess } from 'child_process';
 import { SMTPServer } from 'smtp-server';
 import { makeMessage, seedMaildir, startDovecot, Dovecot } from '@mailbridge/mail-testkit';
 import { freePort, stallAfter, startTcpRelay, until } from '../support/net';
+import { stopProcess } from '../support/process';
 
 // Issue #9: the real NocoBase app (scripts/host, our built plugin from dist/) SIGKILLed while a mail is being
 // sent and while an account is being synced, then started again on the same storage. The mail in "sending"
@@ -82,19 +83,7 @@ describe('faults: the NocoBase process killed mid-send and mid-sync (real app, S
     server = host.startServer({ ...env }, { quiet: true });
     await host.waitForApp(url, server, 180_000);
   };
-  const stop = async (signal: NodeJS.Signals) => {
-    const s = server;
-    if (!s || s.exitCode !== null || s.signalCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-    clearTimeout(timer);
-    if (s.exitCode === null && s.signalCode === null) {
-      s.kill('SIGKILL');
-      await exited;
-    }
-  };
+  const stop = (signal: NodeJS.Signals) => stopProcess(server, signal);
   const api = async (token: string | undefined, action: string, body?: unknown, params: Record<string, string> = {}) => {
     const qs = new URLSearchParams(params).toString();
     const res = await fetch(`${url}/api/${action}${qs ? '?' + qs : ''}`, {
