@@ -5,6 +5,7 @@
 //
 //   node bench/run.js linking        LINKING_MESSAGES=10000  LINKING_BATCH=500  LINKING_TRIGGER=1 (+ a sync workflow)
 import type { SyncedMessage } from '@mailbridge/mail-core';
+import { seededRandom } from '@mailbridge/mail-testkit';
 import { storeBatch } from '../src/server/sync/messageStore';
 import { bootApp } from './support/app';
 import { envInt, header, ms, now, pct, SqlProbe, table, verdict } from './support/metrics';
@@ -14,17 +15,6 @@ const BATCH = envInt('LINKING_BATCH', 500);
 const PER_CONVERSATION = 5;
 const CONTACTS = 1000;
 const AGENT = 'agent@bench.test';
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'plus' | 'token' | 'participant' | 'forward' | 'auto-reply';
 const KINDS: Kind[] = ['plus', 'token', 'participant', 'forward', 'auto-reply'];
@@ -84,7 +74,7 @@ function corpus(caseOf: (c: number) => string): Planned[] {
   }
   // Delivery order: roughly chronological, but a message may arrive up to ~1,000 places (two batches) early or
   // late, so many replies come before their parents, often in an earlier batch.
-  const r = rng(42);
+  const r = seededRandom(42);
   const keyed = planned.map((p, i) => ({ p, key: i + (r() - 0.5) * 2000 }));
   keyed.sort((a, b) => a.key - b.key);
   return keyed.map((k, i) => ({ ...k.p, message: { ...k.p.message, providerId: String(i + 1) } }));

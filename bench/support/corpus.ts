@@ -1,20 +1,9 @@
-import { makeMessage } from '@mailbridge/mail-testkit';
+import { makeMessage, seededRandom } from '@mailbridge/mail-testkit';
 
 // A deterministic mailbox that looks like real mail: bodies of 2–20 KB, half of them text+html
 // (multipart/alternative), one in ten with a 100 KB attachment, one in three a reply to an earlier mail (threads),
 // some non-ASCII subjects.
 const CRLF = '\r\n';
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type MailKind = 'text' | 'alternative' | 'attachment';
 
@@ -38,7 +27,7 @@ function bodyOf(i: number, bytes: number): string {
 }
 
 function attachmentBytes(i: number, size: number): Buffer {
-  const r = rng(i * 7919 + 1);
+  const r = seededRandom(i * 7919 + 1);
   const buf = Buffer.alloc(size);
   for (let k = 0; k < size; k += 4) buf.writeUInt32LE((r() * 4294967296) >>> 0, Math.min(k, size - 4));
   return buf;
@@ -46,7 +35,7 @@ function attachmentBytes(i: number, size: number): Buffer {
 
 /** Mail number i of the bench mailbox (same i, same bytes). */
 export function benchMail(i: number, opts: { attachmentBytes?: number } = {}): Buffer {
-  const r = rng(i + 1);
+  const r = seededRandom(i + 1);
   const size = 2048 + Math.floor(r() * (20 * 1024 - 2048));
   const kind = kindOf(i);
   const inReplyTo = parentOf(i);

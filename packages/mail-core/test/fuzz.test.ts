@@ -1,4 +1,4 @@
-import { makeMessage, seedMaildir, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
+import { makeMessage, seedMaildir, seededRandom, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
 import { createSource, type SyncedMessage } from '@mailbridge/mail-core';
 import { messageFromParsed, parseSource } from '../src/providers/imap/imapFullParse';
 import { envelopeFields, headersOfInterest, messageIdsOf, parseHeaderBlock, snippetOf } from '../src/providers/imap/imapParse';
@@ -10,17 +10,6 @@ import { ALICE, FolderStore, accountFor } from './helpers';
 // Nothing may throw out of the sync: every mail comes back once, parsed or with parseError.
 const CASES = 2000;
 const SEED = 0x5eed2024;
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CRLF = '\r\n';
 const join = (...l: string[]) => Buffer.from(l.join(CRLF) + CRLF);
@@ -162,7 +151,7 @@ function mutate(input: Buffer, rnd: () => number): Buffer {
 }
 
 function cases(): Buffer[] {
-  const rnd = mulberry32(SEED);
+  const rnd = seededRandom(SEED);
   const base = corpus();
   return Array.from({ length: CASES }, (_, i) => mutate(base[i % base.length], rnd));
 }

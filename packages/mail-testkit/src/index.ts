@@ -10,6 +10,7 @@ export type { MakeMessageOptions, TestAttachment } from './message';
 export { deliverViaLmtp } from './lmtp';
 export type { LmtpDeliveryOptions, LmtpRecipientResult } from './lmtp';
 export { freePort } from './ports';
+export { seededRandom } from './random';
 export * from './fakes/microsoft';
 export { startFakeSes, FAKE_SES_CREDENTIALS, verifySigV4, deriveSigningKey } from './fakes/ses';
 export type { FakeSes, FakeSesOptions, FakeSesMessage, FakeSesRequestLog, FakeSesFailure, SigV4Credential } from './fakes/ses';
