@@ -4,6 +4,7 @@ import path from 'path';
 import http from 'http';
 import type { AddressInfo } from 'net';
 import { PluginMailServer } from '../../src/server/plugin';
+import { PACKAGE, setNocoBaseEnv, startNocoBase } from '../../test/support/nocobaseBoot';
 
 // Boots NocoBase 2.2 in-process with Mailbridge from src/ (bundled by bench/run.js), on SQLite in memory unless
 // BENCH_DB_FILE=1 (then a file in the temp storage dir). NocoBase would look for the plugin's collections in the
@@ -12,7 +13,7 @@ import { PluginMailServer } from '../../src/server/plugin';
 // BENCH_DB=postgres: a throwaway PostgreSQL cluster instead (scripts/testing/postgres.js, needs postgresql installed),
 // with one database for the run, stopped and removed by destroy().
 export const ROOT = process.env.BENCH_ROOT || path.resolve(__dirname, '..', '..');
-export const PACKAGE = '@mailbridge/plugin-mail';
+export { PACKAGE };
 
 function collectionDefinitions(): any[] {
   const dir = path.join(ROOT, 'src/server/collections');
@@ -104,15 +105,7 @@ export interface BenchApp {
 
 export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchApp> {
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbridge-bench-'));
-  process.env.NODE_MODULES_PATH = path.join(ROOT, 'node_modules');
-  process.env.STORAGE_PATH = storage;
-  process.env.PLUGIN_STORAGE_PATH = path.join(storage, 'plugins');
-  process.env.LOGGER_BASE_PATH = path.join(storage, 'logs');
-  process.env.APP_ENV = process.env.APP_ENV || 'test';
-  process.env.APP_KEY = process.env.APP_KEY || 'mailbridge-bench-key';
-  process.env.INIT_ROOT_EMAIL = 'admin@nocobase.com';
-  process.env.INIT_ROOT_PASSWORD = 'admin123';
-  process.env.LOGGER_LEVEL = process.env.LOGGER_LEVEL || 'error';
+  setNocoBaseEnv(ROOT, storage, 'mailbridge-bench-key');
   process.env.MAILBRIDGE_BACKGROUND = 'off';
   const dialect = benchDialect();
   let database: Record<string, unknown>;
@@ -142,27 +135,9 @@ export async function bootApp(options: { plugins?: any[] } = {}): Promise<BenchA
     const sqliteStorage = process.env.BENCH_DB_FILE ? path.join(storage, 'bench.sqlite') : ':memory:';
     database = { dialect: 'sqlite', storage: sqliteStorage, logging: false };
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { Application } = require('@nocobase/server');
-  const app = new Application({
-    name: `mailbridge_bench_${Date.now()}`,
-    database,
-    resourcer: { prefix: '/api' },
-    acl: true,
-    plugins: [
-      'field-sort',
-      ...(options.plugins ?? []),
-      'users',
-      'auth',
-      'acl',
-      'data-source-manager',
-      'system-settings',
-      [BenchPluginMail, { name: PACKAGE }],
-    ],
-  });
+  let app: any;
   try {
-    await app.runCommandThrowError('install', '-f');
-    await app.runCommandThrowError('start');
+    app = await startNocoBase({ name: `mailbridge_bench_${Date.now()}`, database, plugins: options.plugins, mailPlugin: [BenchPluginMail, { name: PACKAGE }] });
   } catch (err) {
     stopPostgres?.();
     throw err;

@@ -3,12 +3,12 @@ import os from 'os';
 import path from 'path';
 import http from 'http';
 import type { AddressInfo } from 'net';
+import { PACKAGE, setNocoBaseEnv, startNocoBase } from './nocobaseBoot';
 
 // Boots a real NocoBase 2.2 application with our plugin on SQLite in memory (one per test file), the way the
 // host app does, but in-process: plugins given as classes with their package name so collections auto-load
 // from src/server/collections (jest maps the package name to src, see jest.config.js).
 const ROOT = path.resolve(__dirname, '..', '..');
-const PACKAGE = '@mailbridge/plugin-mail';
 
 export interface TestApp {
   app: any;
@@ -32,15 +32,7 @@ export interface ApiAgent {
 }
 
 function prepareEnv(storage: string) {
-  process.env.NODE_MODULES_PATH = path.join(ROOT, 'node_modules');
-  process.env.STORAGE_PATH = storage;
-  process.env.PLUGIN_STORAGE_PATH = path.join(storage, 'plugins');
-  process.env.LOGGER_BASE_PATH = path.join(storage, 'logs');
-  process.env.APP_ENV = process.env.APP_ENV || 'test';
-  process.env.APP_KEY = process.env.APP_KEY || 'mailbridge-test-key';
-  process.env.INIT_ROOT_EMAIL = 'admin@nocobase.com';
-  process.env.INIT_ROOT_PASSWORD = 'admin123';
-  process.env.LOGGER_LEVEL = process.env.LOGGER_LEVEL || 'error';
+  setNocoBaseEnv(ROOT, storage, 'mailbridge-test-key');
   process.env.DB_DIALECT = process.env.DB_DIALECT || 'sqlite';
 }
 
@@ -70,8 +62,6 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
   if (process.env.DB_DIALECT === 'postgres') await withPostgresDatabase(pgDatabase, 'CREATE DATABASE $db');
   // Loaded after the environment is set: NocoBase reads it at import time.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { Application } = require('@nocobase/server');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { default: PluginMailServer } = require('../../src/server');
   const database =
     process.env.DB_DIALECT === 'sqlite'
@@ -85,24 +75,7 @@ export async function createTestApp(options: { plugins?: any[] } = {}): Promise<
           database: pgDatabase,
           logging: false,
         };
-  const app = new Application({
-    name: `mailbridge_${Date.now()}`,
-    database,
-    resourcer: { prefix: '/api' },
-    acl: true,
-    plugins: [
-      'field-sort',
-      ...(options.plugins ?? []),
-      'users',
-      'auth',
-      'acl',
-      'data-source-manager',
-      'system-settings',
-      [PluginMailServer, { name: PACKAGE, packageName: PACKAGE }],
-    ],
-  });
-  await app.runCommandThrowError('install', '-f');
-  await app.runCommandThrowError('start');
+  const app = await startNocoBase({ name: `mailbridge_${Date.now()}`, database, plugins: options.plugins, mailPlugin: [PluginMailServer, { name: PACKAGE, packageName: PACKAGE }] });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
