@@ -5,8 +5,9 @@
 import nodemailer from 'nodemailer';
 import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
 import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransport';
-import { bootApp, type BenchApp } from './support/app';
+import { bootApp } from './support/app';
 import { cpuClock, envInt, header, ms, now, pct, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
+import { probeTransport } from './support/transportProbe';
 
 const N = envInt('SEND_MAILS', 1000);
 const BYTES = envInt('SEND_BYTES', 10 * 1024);
@@ -70,39 +71,6 @@ async function rawNodemailer(sink: SmtpSink, maxConnections: number, mails: Arra
   return { n: sink.received.length - before, ms: t, cpuMs };
 }
 
-interface SendStats {
-  sendMs: number;
-  sends: number;
-  inFlight: number;
-  maxInFlight: number;
-}
-
-/** Times the pooled transport's send() (SMTP + MIME build) and how many sends overlap. */
-function instrumentTransport(app: BenchApp, stats: SendStats) {
-  const engine = app.mail.engine;
-  const original = engine.transport.bind(engine);
-  engine.transport = async (model: any) => {
-    const transport = await original(model);
-    if (!transport.__benchWrapped) {
-      const send = transport.send.bind(transport);
-      transport.send = async (msg: any, opts?: any) => {
-        stats.inFlight++;
-        stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
-        const t0 = now();
-        try {
-          return await send(msg, opts);
-        } finally {
-          stats.sendMs += now() - t0;
-          stats.sends++;
-          stats.inFlight--;
-        }
-      };
-      transport.__benchWrapped = true;
-    }
-    return transport;
-  };
-}
-
 async function main() {
   header(`bench send — ${N} mails of ${(BYTES / 1024).toFixed(0)} KB to a local SMTP sink`, [
     'ours: Outbox.enqueue ×N, then Outbox.drain() (queued → sending → sent, sent copy stored in its thread)',
@@ -132,8 +100,7 @@ async function main() {
     const raw = await rawNodemailer(sink, maxConnections, mails);
     const rawRate = raw.n / (raw.ms / 1000);
 
-    const stats: SendStats = { sendMs: 0, sends: 0, inFlight: 0, maxInFlight: 0 };
-    instrumentTransport(app, stats);
+    const stats = probeTransport(app.mail.engine);
     const outbox = app.mail.outbox;
     const message = (m: { subject: string; text: string }) => ({ from: { name: 'Office', address: sender.user }, to: [{ address: RCPT }], subject: m.subject, text: m.text });
     // warm-up: the pool connects, JIT warms, like the raw run's warm-up

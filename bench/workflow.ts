@@ -9,6 +9,7 @@ import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransp
 import { bootApp, checkIndexes, type BenchApp } from './support/app';
 import { cpuClock, envInt, explain, header, median, ms, now, pct, percentile, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
 import { printLogCounts, resetLogCounts, tapLogs } from './support/logTap';
+import { probeTransport } from './support/transportProbe';
 
 const N = envInt('WF_RUNS', 1000);
 const BYTES = envInt('WF_BYTES', 10 * 1024);
@@ -231,29 +232,7 @@ async function main() {
     const raw = await rawNodemailer(sink, maxConnections, text);
     const rawRate = raw.n / (raw.ms / 1000);
 
-    const sendStats = { ms: 0, n: 0, inFlight: 0, maxInFlight: 0 };
-    const engine = app.mail.engine;
-    const original = engine.transport.bind(engine);
-    engine.transport = async (m: any) => {
-      const transport = await original(m);
-      if (!transport.__benchWrapped) {
-        const send = transport.send.bind(transport);
-        transport.send = async (msg: any, opts?: any) => {
-          sendStats.inFlight++;
-          sendStats.maxInFlight = Math.max(sendStats.maxInFlight, sendStats.inFlight);
-          const t0 = now();
-          try {
-            return await send(msg, opts);
-          } finally {
-            sendStats.ms += now() - t0;
-            sendStats.n++;
-            sendStats.inFlight--;
-          }
-        };
-        transport.__benchWrapped = true;
-      }
-      return transport;
-    };
+    const sendStats = probeTransport(app.mail.engine);
     const probe = new SqlProbe(app.db, classify);
     const workflows = app.db.getRepository('workflows');
     const makeWorkflow = async (collection: string, node: { type: string; config: any }) => {
@@ -280,9 +259,7 @@ async function main() {
     printLogCounts(`errors and warnings logged during the paced run (${PACED_N} executions one after the other)`);
 
     resetLogCounts();
-    sendStats.maxInFlight = 0;
-    sendStats.ms = 0;
-    sendStats.n = 0;
+    sendStats.reset();
     const oursWf = await makeWorkflow('cases', sendNode);
     const ours = await runWorkflow(app, probe, oursWf.get('id'), 'cases', sink, N, 'burst');
     await oursWf.update({ enabled: false });
