@@ -14,6 +14,7 @@ import vm from 'vm';
 import { ImapFlow } from 'imapflow';
 import { makeMessage, seedMaildir, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
 import { bootApp, type BenchApp } from './support/app';
+import { createImapAccount } from './support/accounts';
 import { envInt, header, mb, ms, now, sec, table, verdict } from './support/metrics';
 
 const ATTACHMENT_MB = envInt('MEMORY_ATTACHMENT_MB', 50);
@@ -178,17 +179,7 @@ async function main() {
   const app = await bootApp();
   try {
     const token = await app.signIn();
-    const settings = {
-      smtp: { host: '127.0.0.1', port: 25, security: 'none' },
-      imap: { host: dovecot.host, port: dovecot.imapPort, security: 'none' },
-      sync: { intervalSeconds: 3600 },
-    };
-    const created = await app.call('POST', 'mailAccounts:create', {
-      token,
-      values: { title: 'Alice', provider: 'smtp-imap', address: alice.user, settings, secrets: { password: alice.password } },
-    });
-    if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
-    const accountId = String(created.body.data.id);
+    const { accountId } = await createImapAccount(app, token, dovecot, alice, 'Alice');
 
     // dovecot parses the large mail on first access; warm its index outside the measurement
     {

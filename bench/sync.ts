@@ -7,6 +7,7 @@ import { ImapFlow } from 'imapflow';
 import { createSource, type AnyFolderCursor, type MailSource } from '@mailbridge/mail-core';
 import { startDovecot, seedMaildir, type Dovecot } from '@mailbridge/mail-testkit';
 import { bootApp } from './support/app';
+import { createImapAccount } from './support/accounts';
 import { benchMail, benchMailbox } from './support/corpus';
 import { commandSummary, startImapProxy } from './support/imapProxy';
 import { cpuClock, envInt, explain, header, mb, median, ms, now, pct, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
@@ -192,17 +193,7 @@ async function main() {
   let proxy: Awaited<ReturnType<typeof startImapProxy>> | undefined;
   try {
     const token = await app.signIn();
-    const settings = {
-      smtp: { host: '127.0.0.1', port: 25, security: 'none' },
-      imap: { host: dovecot.host, port: dovecot.imapPort, security: 'none' },
-      sync: { intervalSeconds: 3600 },
-    };
-    const created = await app.call('POST', 'mailAccounts:create', {
-      token,
-      values: { title: 'Alice', provider: 'smtp-imap', address: alice.user, settings, secrets: { password: alice.password } },
-    });
-    if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
-    const accountId = String(created.body.data.id);
+    const { accountId, settings } = await createImapAccount(app, token, dovecot, alice, 'Alice');
 
     const probe = new SqlProbe(app.db, classify);
     const stats: SourceStats = { nextMs: 0, nextCpuMs: 0, batches: 0, added: 0, openMs: 0, listMs: 0 };
