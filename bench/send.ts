@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
 import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransport';
 import { bootApp } from './support/app';
+import { createSmtpAccount } from './support/accounts';
 import { cpuClock, envInt, header, ms, now, pct, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
 import { probeTransport } from './support/transportProbe';
 
@@ -80,18 +81,7 @@ async function main() {
   const app = await bootApp();
   try {
     const token = await app.signIn();
-    const created = await app.call('POST', 'mailAccounts:create', {
-      token,
-      values: {
-        title: 'Office',
-        provider: 'smtp',
-        address: sender.user,
-        settings: { smtp: { host: sink.host, port: sink.port, security: 'none' } },
-        secrets: { password: sender.password },
-      },
-    });
-    if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
-    const accountId = String(created.body.data.id);
+    const accountId = await createSmtpAccount(app, token, sink, sender, 'Office');
     const model = await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
     const config: any = await app.mail.engine.config(model);
     const maxConnections = poolOptions(config).maxConnections ?? 3;

@@ -7,6 +7,7 @@ import nodemailer from 'nodemailer';
 import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
 import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransport';
 import { bootApp, checkIndexes, type BenchApp } from './support/app';
+import { createSmtpAccount } from './support/accounts';
 import { cpuClock, envInt, explain, header, median, ms, now, pct, percentile, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
 import { printLogCounts, resetLogCounts, tapLogs } from './support/logTap';
 import { probeTransport } from './support/transportProbe';
@@ -204,18 +205,7 @@ async function main() {
   const app = await bootApp({ plugins: ['workflow'] });
   try {
     const token = await app.signIn();
-    const created = await app.call('POST', 'mailAccounts:create', {
-      token,
-      values: {
-        title: 'Office',
-        provider: 'smtp',
-        address: sender.user,
-        settings: { smtp: { host: sink.host, port: sink.port, security: 'none' } },
-        secrets: { password: sender.password },
-      },
-    });
-    if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
-    const accountId = String(created.body.data.id);
+    const accountId = await createSmtpAccount(app, token, sink, sender, 'Office');
     const model = await app.db.getRepository('mailAccounts').findOne({ filterByTk: accountId });
     const maxConnections = poolOptions((await app.mail.engine.config(model)) as any).maxConnections ?? 3;
     const text = bodyText();

@@ -1,10 +1,16 @@
-import type { Dovecot, MailUser } from '@mailbridge/mail-testkit';
+import type { Dovecot, MailUser, SmtpSink } from '@mailbridge/mail-testkit';
 import type { BenchApp } from './app';
 
+/** `POST mailAccounts:create` as the signed-in admin; returns the new account's id. */
+async function createAccount(app: BenchApp, token: string, values: Record<string, unknown>): Promise<string> {
+  const created = await app.call('POST', 'mailAccounts:create', { token, values });
+  if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
+  return String(created.body.data.id);
+}
+
 /**
- * Creates the SMTP/IMAP account of the bench mailbox through `POST mailAccounts:create`: IMAP on the given
- * dovecot, a placeholder SMTP server, an hourly sync interval (the bench syncs by hand). Returns the account's id
- * and the settings it was created with.
+ * Creates the SMTP/IMAP account of the bench mailbox: IMAP on the given dovecot, a placeholder SMTP server, an
+ * hourly sync interval (the bench syncs by hand). Returns the account's id and the settings it was created with.
  */
 export async function createImapAccount(app: BenchApp, token: string, dovecot: Dovecot, user: MailUser, title: string) {
   const settings = {
@@ -12,10 +18,17 @@ export async function createImapAccount(app: BenchApp, token: string, dovecot: D
     imap: { host: dovecot.host, port: dovecot.imapPort, security: 'none' },
     sync: { intervalSeconds: 3600 },
   };
-  const created = await app.call('POST', 'mailAccounts:create', {
-    token,
-    values: { title, provider: 'smtp-imap', address: user.user, settings, secrets: { password: user.password } },
+  const values = { title, provider: 'smtp-imap', address: user.user, settings, secrets: { password: user.password } };
+  return { accountId: await createAccount(app, token, values), settings };
+}
+
+/** Creates an SMTP-only account that sends to the given sink as `user`; returns the account's id. */
+export function createSmtpAccount(app: BenchApp, token: string, sink: SmtpSink, user: MailUser, title: string) {
+  return createAccount(app, token, {
+    title,
+    provider: 'smtp',
+    address: user.user,
+    settings: { smtp: { host: sink.host, port: sink.port, security: 'none' } },
+    secrets: { password: user.password },
   });
-  if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.body)}`);
-  return { accountId: String(created.body.data.id), settings };
 }
