@@ -1,3 +1,4 @@
+import type { MessageRow } from './linking/messageRow';
 // What the sync and the outbox tell the rest of the plugin (linking, the "E-Mail received" trigger): stored
 // messages, by database id. Listeners run after the messages are committed; a failing listener is logged and
 // never undoes or blocks the sync.
@@ -5,6 +6,8 @@ export interface MessagesStoredEvent {
   accountId: string;
   folder: string;
   messageIds: string[];
+  /** The stored rows as linking reads them, when the sender has them at hand (saves reading them back). */
+  rows?: MessageRow[];
   direction: 'in' | 'out';
   /** Initial sync or resync of a folder: imported history, which must not fire triggers or auto-replies. */
   initial: boolean;

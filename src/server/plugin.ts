@@ -8,8 +8,8 @@ import { registerAttachmentActions } from './attachments/attachmentActions';
 import { MailService } from './mailService';
 import { ensureIndexes } from './collections/ensureIndexes';
 import { fillJsonArrayDefaults } from './collections/jsonArrayDefaults';
-import { guardSqliteRebuilds } from './collections/sqliteRebuildGuard';
-import { waitForSqliteLocks } from './collections/sqliteBusyTimeout';
+import { guardSqliteRebuilds } from './db/sqliteRebuildGuard';
+import { waitForSqliteLocks } from './db/sqliteBusyTimeout';
 import { SendMailInstruction, SEND_MAIL_NODE } from './workflow/sendMailInstruction';
 
 const MAIL_COLLECTIONS = [

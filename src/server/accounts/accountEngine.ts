@@ -18,6 +18,7 @@ import { accountTokenCache } from '../oauth/tokenCacheStore';
 
 interface CachedEngine {
   version: string;
+  config: AccountConfig;
   runtime: RuntimeOptions;
   transport?: MailTransport;
   sync?: KeptSource;
@@ -63,14 +64,15 @@ export class AccountEngine {
   private async entry(model: any): Promise<{ config: AccountConfig; cached: CachedEngine }> {
     const id = String(model.get('id'));
     const version = String(new Date(model.get('updatedAt')).getTime());
-    const config = await this.config(model);
     let cached = this.cache.get(id);
     if (!cached || cached.version !== version) {
+      // secrets and settings change only with updatedAt (the token cache is read by the runtime, not the config)
       await this.forget(id);
-      cached = { version, runtime: this.runtimeFor(id, config, await this.signInConfig(model)) };
+      const config = await this.config(model);
+      cached = { version, config, runtime: this.runtimeFor(id, config, await this.signInConfig(model)) };
       this.cache.set(id, cached);
     }
-    return { config, cached };
+    return { config: cached.config, cached };
   }
 
   runtimeFor(accountId: string, config: AccountConfig, signIn?: Ms365DelegatedConfig | null): RuntimeOptions {

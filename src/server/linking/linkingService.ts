@@ -59,7 +59,7 @@ export class LinkingService {
     const account = await this.db.getModel('mailAccounts').findByPk(event.accountId);
     if (!account) return;
     const settings = readLinkingSettings(account.get('settings'));
-    const rows = await loadMessageRows(this.db, event.messageIds.map(String));
+    const rows = event.rows ?? (await loadMessageRows(this.db, event.messageIds.map(String)));
     if (!rows.length) return;
     const own = await this.own.get();
     const { seenBefore } = await joinThreads(this.db, String(event.accountId), rows, settings, own);

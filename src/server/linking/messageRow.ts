@@ -101,6 +101,11 @@ export function toMessageRow(model: any): MessageRow {
   };
 }
 
+/** The row as linking reads it, from the values just inserted (no read back). */
+export function messageRowFromValues(id: string, values: Record<string, unknown>): MessageRow {
+  return toMessageRow({ get: (key: string) => (key === 'id' ? id : values[key]) });
+}
+
 export async function loadMessageRows(db: any, ids: string[]): Promise<MessageRow[]> {
   const rows: MessageRow[] = [];
   for (let i = 0; i < ids.length; i += 500) {

@@ -5,10 +5,12 @@ import { assertSafeHeaders, buildMime, ensureMessageId, SyncedMessage } from '@m
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { assignThreads, refreshThreadStats } from '../sync/threading';
-import { writeTransaction } from '../sync/messageStore';
+import { writeTransaction } from '../db/writeTransaction';
+import { insertRows, updateRows } from '../db/bulkWrite';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
+import { messageRowFromValues } from '../linking/messageRow';
 
 export interface RecordRef {
   collection: string;
@@ -92,7 +94,7 @@ function sentRow(accountId: string, folder: string, entry: any, synced: SyncedMe
     replyTo: stored.replyTo ?? [],
     subject: stored.subject,
     date: synced.date,
-    snippet: (stored.text ?? '').replace(/\s+/g, ' ').slice(0, 200),
+    snippet: (stored.text ?? '').slice(0, 400).replace(/\s+/g, ' ').trim().slice(0, 200),
     text: stored.text ?? null,
     html: stored.html ?? null,
     flags: ['\\Seen'],
@@ -151,24 +153,26 @@ export class Outbox {
     }
     assertSafeHeaders(toOutgoing(message));
     message.messageId = ensureMessageId(toOutgoing(message));
-    const entry: any = await this.model.create(
-      {
-        accountId: input.accountId,
-        state: 'queued',
-        message,
-        messageId: message.messageId,
-        source: input.source ?? 'api',
-        createdById: input.createdById ?? null,
-        jobId: input.jobId ?? null,
-        link: input.link ?? null,
-        nextAttemptAt: new Date(),
-      },
-      {
-        // NocoBase's createdBy field takes its value from the request context, not from the values.
-        context: input.createdById ? { state: { currentUser: { id: input.createdById } } } : undefined,
-      } as any,
-    );
-    return entry;
+    const now = new Date();
+    const values = {
+      accountId: input.accountId,
+      state: 'queued',
+      message,
+      messageId: message.messageId,
+      source: input.source ?? 'api',
+      createdById: input.createdById ?? null,
+      jobId: input.jobId ?? null,
+      link: input.link ?? null,
+      accepted: [],
+      rejected: [],
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // a plain INSERT: the outbox has no model hooks to run, and createdById is set here, not from a request context
+    const [id] = await insertRows(this.app.db, 'mailOutbox', [values]);
+    return this.model.build({ id, ...values }, { isNewRecord: false, raw: true });
   }
 
   /** Sends everything due, a chunk at a time with up to `concurrency` mails in flight; concurrent calls share one run. */
@@ -251,10 +255,21 @@ export class Outbox {
     heartbeat.unref?.();
     try {
       await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, (entry) => this.sendEntry(entry, accounts));
+      const sent = entries.filter((entry) => entry.get('state') === 'sent');
+      await this.writeSentStates(sent).catch((err: any) =>
+        this.app.log.error(`${sent.length} mail(s) sent but their state not saved; they will show as interrupted: ${err.message}`),
+      );
     } finally {
       clearInterval(heartbeat);
     }
     await this.afterSend(entries, accounts);
+  }
+
+  /** The sent state of a chunk's mails in one statement (no model hooks: nothing else listens to the outbox's state). */
+  private async writeSentStates(sent: any[]) {
+    const fields = ['state', 'providerMessageId', 'messageId', 'accepted', 'rejected', 'sentAt', 'lastError', 'errorCode', 'leaseUntil'];
+    const rows = sent.map((entry) => ({ id: String(entry.get('id')), values: Object.fromEntries(fields.map((f) => [f, entry.get(f) ?? null])) }));
+    await updateRows(this.app.db, 'mailOutbox', rows);
   }
 
   private async sendEntry(entry: any, accounts: AccountLookup) {
@@ -278,8 +293,8 @@ export class Outbox {
         errorCode: null,
         leaseUntil: null,
       };
-      // One plain UPDATE per sent mail (no model hooks: nothing else listens to the outbox's state).
-      await this.model.update(values, { where: { id: entry.get('id') }, hooks: false });
+      // written for the whole chunk at once (writeSentStates); until then the entry stays "sending" under its lease,
+      // so a crash in between leaves it for a person to check, never for a second send
       entry.set(values, { raw: true });
     } catch (err: any) {
       await this.recordFailure(entry, err);
@@ -369,21 +384,19 @@ export class Outbox {
         date: sentAt,
       } as SyncedMessage;
     });
-    const rows = await this.app.db.sequelize.transaction(writeTransaction(this.app.db), async (transaction: any) => {
+    const stored = await this.app.db.sequelize.transaction(writeTransaction(this.app.db), async (transaction: any) => {
       const threadOf = await assignThreads(this.app.db, accountId, synced, transaction);
-      const created = await this.app.db.getModel('mailMessages').bulkCreate(
-        entries.map((entry, i) => sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!)),
-        { transaction, returning: ['id'] },
-      );
+      const values = entries.map((entry, i) => sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!));
+      const ids = await insertRows(this.app.db, 'mailMessages', values, transaction);
       await refreshThreadStats(this.app.db, [...threadOf.values()], transaction);
-      return created;
+      return values.map((row, i) => messageRowFromValues(ids[i], row));
     });
     // Linking needs the entry of a mail sent from a record; the others go together.
-    const plain = rows.filter((_: any, i: number) => !entries[i].get('link'));
+    const plain = stored.filter((_, i) => !entries[i].get('link'));
     const event = { accountId, folder: sentFolder, direction: 'out' as const, initial: false };
-    await this.events.messagesStored({ ...event, messageIds: plain.map((row: any) => String(row.get('id'))) });
+    await this.events.messagesStored({ ...event, messageIds: plain.map((row) => row.id), rows: plain });
     for (const [i, entry] of entries.entries()) {
-      if (entry.get('link')) await this.events.messagesStored({ ...event, messageIds: [String(rows[i].get('id'))], outboxEntry: entry });
+      if (entry.get('link')) await this.events.messagesStored({ ...event, messageIds: [stored[i].id], rows: [stored[i]], outboxEntry: entry });
     }
     if (canReceive(account.get('provider')) && account.get('settings')?.appendSent !== false) {
       await this.appendToSent(account, entries.map((entry) => ({ ...entry.get('message'), messageId: entry.get('messageId') })));

@@ -1,5 +1,8 @@
 import { Op } from '@nocobase/database';
 import type { SyncBatch, SyncedMessage } from '@mailbridge/mail-core';
+import { insertRows } from '../db/bulkWrite';
+import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
+import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
 
 export interface StoreResult {
@@ -8,6 +11,8 @@ export interface StoreResult {
   deleted: number;
   /** Database ids of the rows this batch added, for linking and triggers. */
   addedIds: string[];
+  /** Those rows as linking reads them. */
+  addedRows: MessageRow[];
 }
 
 export type Direction = 'in' | 'out';
@@ -74,15 +79,13 @@ export async function storeBatch(
       direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Set<SyncedMessage>();
     const toInsert = fresh.filter((m) => !sentCopies.has(m));
     const threadOf = await assignThreads(db, accountId, toInsert, transaction);
-    const created = await Messages.bulkCreate(
-      toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction)),
-      { transaction, returning: ['id'] },
-    );
-    const idOf = await rowIdsOf(db, accountId, folder, toInsert, created, transaction);
+    const rows = toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction));
+    const ids = await insertRows(db, 'mailMessages', rows, transaction);
+    const idOf = new Map(toInsert.map((m, i) => [m.providerId, ids[i]]));
     await storeAttachmentMeta(db, toInsert, idOf, transaction);
     await refreshThreadStats(db, [...threadOf.values()], transaction);
     await saveCursor(db, accountId, folder, batch, transaction);
-    return { added: toInsert.length, changed, deleted, addedIds: [...idOf.values()] };
+    return { added: toInsert.length, changed, deleted, addedIds: ids, addedRows: rows.map((row, i) => messageRowFromValues(ids[i], row)) };
   });
 }
 
@@ -96,16 +99,7 @@ async function destroyMessages(db: any, where: any, transaction: any): Promise<n
 }
 
 async function withoutStored(db: any, accountId: string, folder: string, added: SyncedMessage[], transaction: any) {
-  const stored = new Set<string>();
-  for (const ids of chunks(added.map((m) => m.providerId), 500)) {
-    const rows = await db.getModel('mailMessages').findAll({
-      attributes: ['providerId'],
-      where: { accountId, folder, providerId: { [Op.in]: ids } },
-      transaction,
-      raw: true,
-    });
-    rows.forEach((r: any) => stored.add(r.providerId));
-  }
+  const stored = await knownProviderIds(db, accountId, folder, added.map((m) => m.providerId), transaction);
   const seen = new Set<string>();
   return added.filter((m) => !stored.has(m.providerId) && !seen.has(m.providerId) && seen.add(m.providerId));
 }
@@ -136,24 +130,6 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
   return adopted;
 }
 
-// bulkCreate returns the generated ids where the dialect can (SQLite, PostgreSQL); elsewhere the new rows are
-// looked up by provider id.
-async function rowIdsOf(db: any, accountId: string, folder: string, messages: SyncedMessage[], created: any[], transaction: any) {
-  const idOf = new Map<string, string>();
-  created.forEach((row, i) => row.get('id') != null && idOf.set(messages[i].providerId, String(row.get('id'))));
-  if (idOf.size === messages.length) return idOf;
-  for (const ids of chunks(messages.map((m) => m.providerId), 500)) {
-    const rows = await db.getModel('mailMessages').findAll({
-      attributes: ['id', 'providerId'],
-      where: { accountId, folder, providerId: { [Op.in]: ids } },
-      transaction,
-      raw: true,
-    });
-    rows.forEach((r: any) => idOf.set(r.providerId, String(r.id)));
-  }
-  return idOf;
-}
-
 async function storeAttachmentMeta(db: any, messages: SyncedMessage[], idOf: Map<string, string>, transaction: any) {
   const withAttachments = messages.filter((m) => m.attachments.length);
   if (!withAttachments.length) return;
@@ -168,7 +144,7 @@ async function storeAttachmentMeta(db: any, messages: SyncedMessage[], idOf: Map
       disposition: a.disposition,
     })),
   );
-  if (rows.length) await db.getModel('mailAttachments').bulkCreate(rows, { transaction });
+  await insertRows(db, 'mailAttachments', rows, transaction);
 }
 
 async function saveCursor(db: any, accountId: string, folder: string, batch: SyncBatch, transaction: any) {
@@ -180,23 +156,16 @@ async function saveCursor(db: any, accountId: string, folder: string, batch: Syn
 }
 
 /** Which of these provider ids are stored already (Graph reports changes of known mail as new items). */
-export async function knownProviderIds(db: any, accountId: string, folder: string, providerIds: string[]) {
+export async function knownProviderIds(db: any, accountId: string, folder: string, providerIds: string[], transaction?: any) {
   const known = new Set<string>();
   for (const ids of chunks(providerIds, 500)) {
     const rows = await db.getModel('mailMessages').findAll({
       attributes: ['providerId'],
       where: { accountId, folder, providerId: { [Op.in]: ids } },
+      transaction,
       raw: true,
     });
     rows.forEach((r: any) => known.add(r.providerId));
   }
   return known;
-}
-
-/**
- * A transaction that reads and then writes takes SQLite's write lock at BEGIN (IMMEDIATE): a deferred one holding a
- * read lock while another connection waits to commit is a deadlock SQLite breaks with SQLITE_BUSY at once.
- */
-export function writeTransaction(db: any): any {
-  return db.inDialect('sqlite') ? { type: 'IMMEDIATE' } : {};
 }

@@ -1,5 +1,6 @@
 import { Op } from '@nocobase/database';
 import type { SyncedAddress, SyncedMessage } from '@mailbridge/mail-core';
+import { insertRows } from '../db/bulkWrite';
 
 const MAX_PARTICIPANTS = 50;
 
@@ -81,19 +82,15 @@ function addParticipants(thread: NewThread, m: SyncedMessage) {
 }
 
 async function createThreads(db: any, accountId: string, started: NewThread[], transaction: any) {
-  for (const chunk of chunks(started, 500)) {
-    const rows = await db.getModel('mailThreads').bulkCreate(
-      chunk.map((t) => ({
-        accountId,
-        subject: t.subject ?? null,
-        providerThreadId: t.providerThreadId,
-        messageCount: 0,
-        participants: [...t.participants],
-      })),
-      { transaction, returning: true },
-    );
-    rows.forEach((row: any, i: number) => (chunk[i].id = String(row.get('id'))));
-  }
+  const rows = started.map((t) => ({
+    accountId,
+    subject: t.subject ?? null,
+    providerThreadId: t.providerThreadId,
+    messageCount: 0,
+    participants: [...t.participants],
+  }));
+  const ids = await insertRows(db, 'mailThreads', rows, transaction);
+  started.forEach((thread, i) => (thread.id = ids[i]));
   if (started.some((t) => !t.id)) throw new Error('The database returned no ids for new mail threads.');
 }
 

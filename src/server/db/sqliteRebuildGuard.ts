@@ -1,4 +1,4 @@
-import { JSON_ARRAY_FIELDS } from './jsonArrayDefaults';
+import { JSON_ARRAY_FIELDS } from '../collections/jsonArrayDefaults';
 
 // Databases created before jsonArrayDefaults.ts have `DEFAULT '[]'` on those JSON columns. Left to NocoBase, the
 // next db.sync() would remove the defaults with Sequelize's SQLite changeColumn, which rebuilds the table from

@@ -1,0 +1,142 @@
+// Writes of many rows that need no model hooks. Sequelize's bulkCreate builds a model instance per row and escapes
+// every value into one SQL string (for a sync batch: 500 mails with their text and html, megabytes escaped, copied
+// and scanned by regular expressions again), and an update per row is a statement per row. Here: one INSERT or one
+// UPDATE per chunk with bound parameters, values in the format Sequelize itself writes, so reading them through the
+// models is unchanged.
+
+/** Bound parameters per INSERT, below SQLite's limit (32766) and PostgreSQL's (65535). */
+const MAX_PARAMETERS = 30_000;
+/** Per UPDATE, which goes through Sequelize's named parameters (see runReturning): kept small. */
+const MAX_UPDATE_PARAMETERS = 2_000;
+
+type Converter = (value: unknown) => unknown;
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** Sequelize's SQLite DATETIME text: "2024-01-31 23:59:59.123 +00:00". */
+function sqliteDate(value: unknown): unknown {
+  const date = value instanceof Date ? value : new Date(value as string);
+  if (Number.isNaN(date.getTime())) return null;
+  return (
+    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(date.getUTCMilliseconds(), 3)} +00:00`
+  );
+}
+
+const typeKey = (attribute: any) => String(attribute?.type?.key ?? attribute?.type?.constructor?.key ?? '').toUpperCase();
+
+/** PostgreSQL types a bound parameter (text when it cannot tell) must be cast to, by Sequelize type. */
+const PG_CASTS: Record<string, string> = {
+  JSON: 'json',
+  JSONB: 'jsonb',
+  DATE: 'timestamptz',
+  DATEONLY: 'date',
+  BOOLEAN: 'boolean',
+  INTEGER: 'integer',
+  BIGINT: 'bigint',
+  FLOAT: 'double precision',
+  DOUBLE: 'double precision',
+  DECIMAL: 'numeric',
+};
+
+function converterFor(attribute: any, sqlite: boolean): Converter {
+  const key = typeKey(attribute);
+  if (key === 'JSON' || key === 'JSONB') return (v) => (v === null || v === undefined ? null : JSON.stringify(v));
+  if (key === 'DATE' || key === 'DATEONLY') return sqlite ? (v) => (v == null ? null : sqliteDate(v)) : (v) => v ?? null;
+  if (key === 'BOOLEAN') return sqlite ? (v) => (v == null ? null : v ? 1 : 0) : (v) => v ?? null;
+  return (v) => (v === undefined ? null : v);
+}
+
+/**
+ * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the transaction's own connection:
+ * Sequelize would bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
+ * quadratic for the thousands of parameters of one statement (seconds per sync batch).
+ */
+async function runReturning(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
+  const connection = transaction?.connection;
+  if (db.inDialect('sqlite') && typeof connection?.all === 'function') {
+    return new Promise((resolve, reject) =>
+      connection.all(sql, bind, (err: Error | null, rows: Array<{ id: unknown }>) => (err ? reject(Object.assign(err, { sql })) : resolve(rows))),
+    );
+  }
+  let n = 0;
+  // Sequelize's SQLite driver runs a statement that begins with INSERT without reading its rows; the leading
+  // comment makes it read them (RETURNING) like a SELECT
+  const numbered = `/* insertRows */ ${sql.replace(/\?/g, () => `$${++n}`)}`;
+  return db.sequelize.query(numbered, { bind, transaction, type: 'SELECT', raw: true });
+}
+
+/**
+ * Inserts plain rows (attribute names as keys, every row with the same keys) into a collection's table and answers
+ * the generated ids in row order. createdAt/updatedAt are set when the model has them. No model hooks run.
+ */
+export async function insertRows(db: any, collection: string, rows: Array<Record<string, unknown>>, transaction?: any): Promise<string[]> {
+  if (!rows.length) return [];
+  const model = db.getModel(collection);
+  if (!db.inDialect('sqlite', 'postgres')) {
+    // no RETURNING: Sequelize's bulkCreate knows how the dialect reports generated ids
+    const created = await model.bulkCreate(rows, { transaction });
+    return created.map((row: any) => String(row.get(model.primaryKeyAttribute)));
+  }
+  const sqlite = db.inDialect('sqlite');
+  const q = db.sequelize.getQueryInterface().queryGenerator;
+  const attributes = Object.keys(rows[0]).filter((name) => model.rawAttributes[name]);
+  const stamps = ['createdAt', 'updatedAt'].filter((name) => model.rawAttributes[name] && !attributes.includes(name));
+  const all = [...attributes, ...stamps];
+  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
+  const now = new Date();
+  const table = q.quoteTable(model.getTableName());
+  const columns = all.map((name) => q.quoteIdentifier(model.rawAttributes[name].field ?? name)).join(', ');
+  const idColumn = q.quoteIdentifier(model.rawAttributes[model.primaryKeyAttribute].field ?? model.primaryKeyAttribute);
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / all.length));
+  const ids: string[] = [];
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const bind: unknown[] = [];
+    for (const row of chunk) all.forEach((name, i) => bind.push(convert[i](i < attributes.length ? row[name] : now)));
+    const tuple = `(${all.map(() => '?').join(', ')})`;
+    const values = chunk.map(() => tuple).join(', ');
+    const sql = `INSERT INTO ${table} (${columns}) VALUES ${values} RETURNING ${idColumn} AS id`;
+    const returned = await runReturning(db, sql, bind, transaction);
+    if (returned.length !== chunk.length) throw new Error(`INSERT into ${collection} returned ${returned.length} ids for ${chunk.length} rows.`);
+    // ids come from one counter, in the order the VALUES are inserted; RETURNING itself promises no order
+    ids.push(...returned.map((r) => BigInt(r.id as string)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String));
+  }
+  return ids;
+}
+
+/**
+ * Updates rows by id, each with its own values (every row with the same keys), in one statement per chunk:
+ * UPDATE … SET column = CASE id WHEN … THEN … END … WHERE id IN (…). No model hooks run, updatedAt is set.
+ */
+export async function updateRows(db: any, collection: string, rows: Array<{ id: string; values: Record<string, unknown> }>, transaction?: any): Promise<void> {
+  if (!rows.length) return;
+  const model = db.getModel(collection);
+  const sqlite = db.inDialect('sqlite');
+  const q = db.sequelize.getQueryInterface().queryGenerator;
+  const attributes = Object.keys(rows[0].values).filter((name) => model.rawAttributes[name]);
+  const stamped = model.rawAttributes.updatedAt && !attributes.includes('updatedAt');
+  const all = stamped ? [...attributes, 'updatedAt'] : attributes;
+  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
+  const column = (name: string) => q.quoteIdentifier(model.rawAttributes[name].field ?? name);
+  const idColumn = column(model.primaryKeyAttribute);
+  const now = new Date();
+  const perStatement = Math.max(1, Math.floor(MAX_UPDATE_PARAMETERS / (2 * all.length + 1)));
+  const idCast = PG_CASTS[typeKey(model.rawAttributes[model.primaryKeyAttribute])];
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const bind: unknown[] = [];
+    const mark = (value: unknown, cast?: string) => {
+      bind.push(value);
+      return cast && !sqlite ? `CAST($${bind.length} AS ${cast})` : `$${bind.length}`;
+    };
+    const sets = all.map((name, i) => {
+      const cast = PG_CASTS[typeKey(model.rawAttributes[name])];
+      const cases = chunk.map((row) => `WHEN ${mark(row.id, idCast)} THEN ${mark(convert[i](i < attributes.length ? row.values[name] : now), cast)}`);
+      return `${column(name)} = CASE ${idColumn} ${cases.join(' ')} END`;
+    });
+    const ids = chunk.map((row) => mark(row.id, idCast)).join(', ');
+    const sql = `UPDATE ${q.quoteTable(model.getTableName())} SET ${sets.join(', ')} WHERE ${idColumn} IN (${ids})`;
+    await db.sequelize.query(sql, { bind, transaction, type: 'UPDATE' });
+  }
+}
