@@ -200,17 +200,27 @@ export class Outbox {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
     const accounts = new AccountLookup(this.app.db);
-    while (!this.stopped) {
-      const due = await this.model.findAll({
-        attributes: ['id'],
-        where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
-        order: [['createdAt', 'ASC']],
-        limit: CHUNK,
-        raw: true,
-      });
-      if (!due.length) return;
-      const claimed = await this.claim(due.map((row: any) => String(row.id)));
-      if (claimed.length) await this.sendClaimed(claimed, accounts);
+    // A chunk's bookkeeping (sent copies, linking, listeners) runs while the next chunk is claimed and sent, so the
+    // connections do not wait for the database; at most one chunk's bookkeeping is behind.
+    let bookkeeping: Promise<void> = Promise.resolve();
+    try {
+      while (!this.stopped) {
+        const due = await this.model.findAll({
+          attributes: ['id'],
+          where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
+          order: [['createdAt', 'ASC']],
+          limit: CHUNK,
+          raw: true,
+        });
+        if (!due.length) return;
+        const claimed = await this.claim(due.map((row: any) => String(row.id)));
+        if (!claimed.length) continue;
+        await this.sendChunk(claimed, accounts);
+        await bookkeeping;
+        bookkeeping = this.afterSend(claimed, accounts);
+      }
+    } finally {
+      await bookkeeping;
     }
   }
 
@@ -239,6 +249,12 @@ export class Outbox {
   }
 
   private async sendClaimed(entries: any[], accounts: AccountLookup) {
+    await this.sendChunk(entries, accounts);
+    await this.afterSend(entries, accounts);
+  }
+
+  /** Sends claimed entries and saves their outcome; what follows a send is afterSend's. */
+  private async sendChunk(entries: any[], accounts: AccountLookup) {
     // While this node is sending, the leases are kept fresh: only entries whose node is gone run out of them.
     const tokens = [...new Set(entries.map((e) => e.get('claimToken')))];
     const heartbeat = setInterval(
@@ -262,7 +278,6 @@ export class Outbox {
     } finally {
       clearInterval(heartbeat);
     }
-    await this.afterSend(entries, accounts);
   }
 
   /** The sent state of a chunk's mails in one statement (no model hooks: nothing else listens to the outbox's state). */
@@ -302,6 +317,15 @@ export class Outbox {
   }
 
   private async afterSend(entries: any[], accounts: AccountLookup) {
+    try {
+      await this.recordChunk(entries, accounts);
+    } catch (err: any) {
+      this.app.log.error(`mail outbox: bookkeeping after sending ${entries.length} mail(s) failed: ${err.message}`);
+    }
+    for (const entry of entries) await this.notify(entry);
+  }
+
+  private async recordChunk(entries: any[], accounts: AccountLookup) {
     for (const [accountId, ofAccount] of groupBy(entries, (e) => String(e.get('accountId')))) {
       const account = await accounts.get(accountId);
       if (!account) continue;
@@ -314,7 +338,6 @@ export class Outbox {
         );
       }
     }
-    for (const entry of entries) await this.notify(entry);
   }
 
   // A send-only account has no sync to tell its health: the outcome of its last send does.

@@ -1,0 +1,94 @@
+import { Op } from '@nocobase/database';
+import { insertRows, updateRows } from '../../src/server/db/bulkWrite';
+import { writeTransaction } from '../../src/server/db/writeTransaction';
+import { createTestApp, TestApp } from '../support/nocobase';
+
+// insertRows / updateRows write without Sequelize models. What they write must read back through the models exactly
+// as what Sequelize itself writes (dates, JSON, booleans, big ids), on SQLite and PostgreSQL alike, and sort the same.
+describe('bulk writes without models', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.destroy();
+  });
+
+  const values = (i: number) => ({
+    accountId: 4242,
+    folder: 'INBOX',
+    providerId: `bulk-${i}`,
+    messageId: `<bulk-${i}@example.test>`,
+    references: ['<a@x>', `<b${i}@x>`],
+    threadId: null,
+    direction: 'in',
+    from: { name: 'Jürgen "J" O\'Brien', address: 'j@example.test' },
+    to: [{ address: 'alice@example.test' }],
+    cc: [],
+    bcc: [],
+    replyTo: [],
+    subject: `Grüße ${i} ' ; -- ?`,
+    date: new Date(Date.UTC(2024, 1, 29, 23, 59, 59, 123) + i * 1000),
+    snippet: 'snippet',
+    text: 'line 1\nline 2 ? $1 :name',
+    html: null,
+    flags: ['\\Seen'],
+    seen: i % 2 === 0,
+    size: 1234 + i,
+    hasAttachments: true,
+    headers: { listId: '<list.example.test>' },
+    parseError: null,
+  });
+  const readable = (row: any) => {
+    const json = row.toJSON();
+    delete json.id;
+    delete json.createdAt;
+    delete json.updatedAt;
+    return json;
+  };
+
+  it('inserted rows read back like rows Sequelize created, with their ids in row order', async () => {
+    const Messages = t.db.getModel('mailMessages');
+    const viaModel = await Messages.create({ ...values(0), providerId: 'model-0' });
+    const ids = await t.db.sequelize.transaction(writeTransaction(t.db), (transaction: any) =>
+      insertRows(t.db, 'mailMessages', [1, 2, 3].map(values), transaction),
+    );
+    expect(ids).toHaveLength(3);
+    for (const [i, id] of ids.entries()) {
+      const row = await Messages.findByPk(id);
+      expect(row.get('providerId')).toBe(`bulk-${i + 1}`);
+      expect(readable(row)).toEqual({ ...readable(await Messages.findByPk(viaModel.get('id'))), ...values(i + 1) });
+      expect(row.get('createdAt')).toBeInstanceOf(Date);
+    }
+    // dates sort the same whoever wrote them
+    const ordered = await Messages.findAll({ where: { accountId: values(0).accountId }, order: [['date', 'DESC']] });
+    expect(ordered.map((r: any) => r.get('providerId'))).toEqual(['bulk-3', 'bulk-2', 'bulk-1', 'model-0']);
+    const since = await Messages.count({ where: { accountId: values(0).accountId, date: { [Op.gt]: values(1).date } } });
+    expect(since).toBe(2);
+  });
+
+  it('answers ids without a transaction too, and nothing for no rows', async () => {
+    expect(await insertRows(t.db, 'mailThreads', [])).toEqual([]);
+    const [id] = await insertRows(t.db, 'mailThreads', [{ accountId: 1, subject: 'x', participants: ['a@x'], messageCount: 0 }]);
+    const thread = await t.db.getModel('mailThreads').findByPk(id);
+    expect(thread.get('participants')).toEqual(['a@x']);
+  });
+
+  it('updates each row with its own values in one statement', async () => {
+    const Outbox = t.db.getModel('mailOutbox');
+    const made = await Promise.all([1, 2].map((i) => Outbox.create({ accountId: 1, state: 'sending', messageId: `<o${i}@x>`, message: { subject: 's' } })));
+    const sentAt = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6));
+    await updateRows(
+      t.db,
+      'mailOutbox',
+      made.map((entry: any, i: number) => ({
+        id: String(entry.get('id')),
+        values: { state: 'sent', providerMessageId: `q-${i}`, accepted: [`to${i}@x`], rejected: [], sentAt, leaseUntil: null, lastError: null },
+      })),
+    );
+    const [a, b] = await Promise.all(made.map((entry: any) => Outbox.findByPk(entry.get('id'))));
+    expect([a.get('state'), a.get('providerMessageId'), a.get('accepted'), a.get('sentAt')]).toEqual(['sent', 'q-0', ['to0@x'], sentAt]);
+    expect([b.get('state'), b.get('providerMessageId'), b.get('accepted'), b.get('rejected')]).toEqual(['sent', 'q-1', ['to1@x'], []]);
+    expect(a.get('message')).toEqual({ subject: 's' });
+  });
+});
