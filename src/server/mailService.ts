@@ -4,6 +4,7 @@ import { SyncService } from './sync/accountSync';
 import { SyncScheduler } from './sync/syncScheduler';
 import { Outbox } from './sending/outbox';
 import { MailEvents } from './mailEvents';
+import { writeTransaction } from './db/writeTransaction';
 
 export interface MailServiceOptions {
   syncTickMs: number;
@@ -70,7 +71,7 @@ export class MailService {
   async removeAccount(model: any) {
     const accountId = String(model.get('id'));
     await this.engine.forget(accountId);
-    await this.app.db.sequelize.transaction(async (transaction: any) => {
+    await this.app.db.sequelize.transaction(writeTransaction(this.app.db), async (transaction: any) => {
       const ids = (await this.app.db.getModel('mailMessages').findAll({ attributes: ['id'], where: { accountId }, transaction, raw: true })).map(
         (r: any) => r.id,
       );

@@ -3,6 +3,8 @@ import { chunks } from '../sync/threading';
 import { addressesOf, compareIds, MessageRow } from './messageRow';
 import type { LinkingSettings } from './linkingSettings';
 import { baseAddress, normalizedSubject } from './tokens';
+import { insertRows } from '../db/bulkWrite';
+import { writeTransaction } from '../db/writeTransaction';
 
 // Joins threads that turn out to be one conversation once more mail is stored: a reply that came before its parent
 // sits in a thread of its own until the parent (or a sibling) arrives. Every stored message leaves its own
@@ -100,7 +102,7 @@ export async function joinThreads(
     return s.length >= MIN_SUBJECT_KEY ? SUBJECT_KEY + s.slice(0, 200) : undefined;
   };
 
-  return db.sequelize.transaction(async (transaction: any) => {
+  return db.sequelize.transaction(writeTransaction(db), async (transaction: any) => {
     const keysOf = (r: MessageRow) => [...(validId(r.messageId) ? [r.messageId] : []), ...ancestryOf(r)];
     const existing = await findRefs(db, accountId, rows.flatMap(keysOf), transaction);
     const byKey = new Map<string, RefRow[]>();
@@ -157,7 +159,7 @@ export async function joinThreads(
       const sk = fuzzy ? subjectKey(r) : undefined;
       if (sk) add(r, 'subject', sk);
     }
-    for (const part of chunks(fresh, 500)) await db.getModel('mailMessageRefs').bulkCreate(part, { transaction });
+    await insertRows(db, 'mailMessageRefs', fresh, transaction);
     return { seenBefore, merged };
   });
 }
