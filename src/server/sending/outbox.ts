@@ -200,8 +200,8 @@ export class Outbox {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
     const accounts = new AccountLookup(this.app.db);
-    // A chunk's bookkeeping (sent copies, linking, listeners) runs while the next chunk is claimed and sent, so the
-    // connections do not wait for the database; at most one chunk's bookkeeping is behind.
+    // A chunk's bookkeeping (sent states, sent copies, linking, listeners) runs while the next chunk is claimed and sent,
+    // so the connections do not wait for the database; at most one chunk's bookkeeping is behind.
     let bookkeeping: Promise<void> = Promise.resolve();
     try {
       while (!this.stopped) {
@@ -217,7 +217,7 @@ export class Outbox {
         if (!claimed.length) continue;
         await this.sendChunk(claimed, accounts);
         await bookkeeping;
-        bookkeeping = this.afterSend(claimed, accounts);
+        bookkeeping = this.saveOutcome(claimed).then(() => this.afterSend(claimed, accounts));
       }
     } finally {
       await bookkeeping;
@@ -250,10 +250,22 @@ export class Outbox {
 
   private async sendClaimed(entries: any[], accounts: AccountLookup) {
     await this.sendChunk(entries, accounts);
+    await this.saveOutcome(entries);
     await this.afterSend(entries, accounts);
   }
 
-  /** Sends claimed entries and saves their outcome; what follows a send is afterSend's. */
+  /**
+   * The sent state of a chunk's mails, in one statement. Until it is written an entry stays "sending" under its
+   * lease, so a crash in between leaves it for a person to check, never for a second send.
+   */
+  private async saveOutcome(entries: any[]) {
+    const sent = entries.filter((entry) => entry.get('state') === 'sent');
+    await this.writeSentStates(sent).catch((err: any) =>
+      this.app.log.error(`${sent.length} mail(s) sent but their state not saved; they will show as interrupted: ${err.message}`),
+    );
+  }
+
+  /** Sends claimed entries (a failure is saved at once; the sent state is saveOutcome's). */
   private async sendChunk(entries: any[], accounts: AccountLookup) {
     // While this node is sending, the leases are kept fresh: only entries whose node is gone run out of them.
     const tokens = [...new Set(entries.map((e) => e.get('claimToken')))];
@@ -271,10 +283,6 @@ export class Outbox {
     heartbeat.unref?.();
     try {
       await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, (entry) => this.sendEntry(entry, accounts));
-      const sent = entries.filter((entry) => entry.get('state') === 'sent');
-      await this.writeSentStates(sent).catch((err: any) =>
-        this.app.log.error(`${sent.length} mail(s) sent but their state not saved; they will show as interrupted: ${err.message}`),
-      );
     } finally {
       clearInterval(heartbeat);
     }
@@ -308,9 +316,7 @@ export class Outbox {
         errorCode: null,
         leaseUntil: null,
       };
-      // written for the whole chunk at once (writeSentStates); until then the entry stays "sending" under its lease,
-      // so a crash in between leaves it for a person to check, never for a second send
-      entry.set(values, { raw: true });
+      entry.set(values, { raw: true }); // saved with the chunk (saveOutcome)
     } catch (err: any) {
       await this.recordFailure(entry, err);
     }
