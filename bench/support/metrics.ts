@@ -63,7 +63,7 @@ export interface SqlStat {
 
 /** What kind of statement, on which table: "INSERT mailThreads", "COUNT mailMessages", "BEGIN" … */
 export function sqlKey(sql: string): string {
-  const s = sql.trim();
+  const s = sql.trim().replace(/^\/\*[\s\S]*?\*\/\s*/, ''); // a leading comment (insertRows marks its INSERTs)
   const verb = (/^\w+/.exec(s)?.[0] ?? '?').toUpperCase();
   if (['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'PRAGMA'].includes(verb)) return verb;
   const table =
