@@ -183,12 +183,16 @@ export function sanitizeMailHtml(html: string, { allowRemote }: SanitizeOptions)
 }
 
 /** A guess from the amount of text and the block structure; the iframe scrolls when the guess is short. */
+// The frame cannot be measured (its sandbox keeps it cross-origin), so its height is estimated from the content:
+// rather too tall than cut off (a cut-off frame scrolls inside, easily missed). 22 px per line (14 px × 1.55), each
+// block or <br> starts a line, paragraphs and lists add their 1em margins, the body 12 px of padding.
 function estimateHeight(body: Element): number {
   const text = (body.textContent ?? '').replace(/\s+/g, ' ').trim();
-  const blocks = body.querySelectorAll('p, div, br, li, tr, h1, h2, h3, h4, h5, h6, blockquote, pre').length;
-  const lines = Math.ceil(text.length / 90) + blocks * 0.6;
+  const lineStarts = body.querySelectorAll('p, div, br, li, tr, h1, h2, h3, h4, h5, h6, blockquote, pre').length;
+  const margins = body.querySelectorAll('p, h1, h2, h3, h4, h5, h6, blockquote, ul, ol, pre, table').length;
+  const lines = Math.ceil(text.length / 90) + lineStarts;
   const images = body.querySelectorAll('img').length;
-  return Math.round(Math.min(900, Math.max(120, 24 + lines * 22 + images * 60)));
+  return Math.round(Math.min(900, Math.max(120, 16 + lines * 22 + margins * 14 + images * 60)));
 }
 
 /** Plain text for the reply quote / forward body from HTML (when a mail has no text part). */
