@@ -85,6 +85,16 @@ export async function fetchMessageMeta(client: ImapFlow, uids: number[]): Promis
  */
 export const SOURCE_FETCH_BYTES = 256 * 1024;
 
+/** Sources fetched in one FETCH add up to about this much (by RFC822.SIZE), so a batch of large mails is split. */
+export const SOURCE_FETCH_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** RFC822.SIZE of each UID: one short FETCH, answered from the server's index. */
+export async function fetchSizes(client: ImapFlow, uids: number[]): Promise<Map<number, number>> {
+  if (!uids.length) return new Map();
+  const rows = await client.fetchAll(compactUidSet(uids), { uid: true, size: true }, { uid: true });
+  return new Map(rows.map((row) => [row.uid, row.size ?? 0]));
+}
+
 /** Flags, envelope and the first SOURCE_FETCH_BYTES of the source; a shorter source is the whole message. */
 export async function fetchSmallSources(client: ImapFlow, uids: number[], maxBytes = SOURCE_FETCH_BYTES): Promise<FetchMessageObject[]> {
   if (!uids.length) return [];

@@ -6,7 +6,7 @@
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { SyncedMessage } from '../../types';
-import { fetchBodyParts, fetchEnvelopeOf, fetchMessageMeta, fetchSmallSources, fetchSourceOf, PREFETCH_BYTES, PREFETCH_PART, SOURCE_FETCH_BYTES } from './imapCommands';
+import { fetchBodyParts, fetchEnvelopeOf, fetchMessageMeta, fetchSizes, fetchSmallSources, fetchSourceOf, PREFETCH_BYTES, PREFETCH_PART, SOURCE_FETCH_BATCH_BYTES, SOURCE_FETCH_BYTES } from './imapCommands';
 import { messageFromParsed, parseSource } from './imapFullParse';
 import { bodyPartIds, envelopeFields, messageFromParts, partBody, planBody, type BodyPlan } from './imapParse';
 import { structureOfSource } from './mimeStructure';
@@ -142,25 +142,60 @@ function messageFromSource(folder: string, row: FetchMessageObject, limit: numbe
   }
 }
 
-/** New messages for a list of UIDs, oldest first. */
+/** UIDs in runs whose sizes add up to at most `budget` bytes (a larger message is a run of its own). */
+function runsBySize(uids: number[], sizes: Map<number, number>, budget: number): number[][] {
+  const runs: number[][] = [];
+  let run: number[] = [];
+  let bytes = 0;
+  for (const uid of uids) {
+    const size = sizes.get(uid) ?? 0;
+    if (run.length && bytes + size > budget) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(uid);
+    bytes += size;
+  }
+  if (run.length) runs.push(run);
+  return runs;
+}
+
+/**
+ * New messages for a list of UIDs, oldest first. Their sizes first (one short FETCH): the small ones come as
+ * sources, about SOURCE_FETCH_BATCH_BYTES per FETCH; the large ones, any whose size the server did not give and
+ * any the split refuses are read part by part.
+ */
 export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], limits: { maxTextBytes?: number; sourceFetchBytes?: number } = {}): Promise<SyncedMessage[]> {
   const maxTextBytes = limits.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
   const sourceLimit = limits.sourceFetchBytes ?? SOURCE_FETCH_BYTES;
-  if (sourceLimit <= 0) return fetchByStructure(client, folder, uids, maxTextBytes);
-  let rows: FetchMessageObject[];
+  if (sourceLimit <= 0 || !uids.length) return fetchByStructure(client, folder, uids, maxTextBytes);
+  let sizes: Map<number, number>;
   try {
-    rows = await fetchSmallSources(client, uids, sourceLimit);
+    sizes = await fetchSizes(client, uids);
   } catch (err) {
     if (!client.usable) throw err;
     return fetchByStructure(client, folder, uids, maxTextBytes);
   }
+  const small = uids.filter((uid) => (sizes.get(uid) ?? Infinity) < sourceLimit);
+  const rest = uids.filter((uid) => !((sizes.get(uid) ?? Infinity) < sourceLimit));
   const byUid = new Map<number, SyncedMessage>();
-  const rest: number[] = [];
-  for (const row of rows) {
-    const synced = messageFromSource(folder, row, sourceLimit, maxTextBytes);
-    if (synced) byUid.set(row.uid, synced);
-    else rest.push(row.uid);
+  for (const run of runsBySize(small, sizes, SOURCE_FETCH_BATCH_BYTES)) {
+    let rows: FetchMessageObject[];
+    try {
+      rows = await fetchSmallSources(client, run, sourceLimit);
+    } catch (err) {
+      if (!client.usable) throw err;
+      rest.push(...run);
+      continue;
+    }
+    for (const row of rows) {
+      const synced = messageFromSource(folder, row, sourceLimit, maxTextBytes);
+      if (synced) byUid.set(row.uid, synced);
+      else rest.push(row.uid);
+    }
   }
+  rest.sort((a, b) => a - b);
   for (const synced of await fetchByStructure(client, folder, rest, maxTextBytes)) byUid.set(Number(synced.providerId), synced);
   return sortedByUid(byUid);
 }
