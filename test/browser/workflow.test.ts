@@ -128,9 +128,16 @@ describe('Workflow editor: "E-Mail senden" and "E-Mail received"', () => {
     await page.locator('[data-testid=mail-field-to] .nb-variable-tag').waitFor();
 
     // Subject: text plus a variable of the trigger
-    await page.locator('[data-testid=mail-field-subject] [role=textbox]').click();
-    // Typed key by key, so the input remembers the caret where the variable goes.
-    await page.keyboard.type('Welcome ', { delay: 40 });
+    // Typed key by key, so the input remembers the caret where the variable goes. On a busy machine the input's
+    // value round trip can move the caret between keys ("lcome We"): then it is cleared and typed again.
+    const subject = page.locator('[data-testid=mail-field-subject] [role=textbox]');
+    for (let attempt = 1; ; attempt++) {
+      await subject.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type('Welcome ', { delay: 40 });
+      if ((await subject.innerText()).trim() === 'Welcome' || attempt === 3) break;
+    }
     await pickVariable(page, '[data-testid=mail-field-subject]', ['$context', 'data', 'nickname']);
     await page.locator('[data-testid=mail-field-subject] .nb-variable-tag').waitFor();
 

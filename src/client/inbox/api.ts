@@ -47,7 +47,7 @@ export async function getMessage(api: APIClient, id: MailListItem['id']): Promis
   return res.data.data;
 }
 
-/** Marks a message read; the server may not offer this yet, so a failure is ignored (the list shows it read anyway). */
+/** Marks a message read (stored, and written back to the mailbox where the account allows); the list shows it read either way. */
 export async function markSeen(api: APIClient, id: MailListItem['id']): Promise<void> {
   await api
     .request({ url: 'mailMessages:markSeen', method: 'post', params: { filterByTk: id }, data: { seen: true }, ...quiet })

@@ -106,7 +106,8 @@ export function registerMessageActions(app: Application, mail: MailService) {
       await next();
     },
 
-    // Read state as the user sees it. Stored locally; writing \Seen back to the mailbox is not done yet.
+    // Read state as the user sets it: stored at once, then written back to the mailbox (\Seen, Graph isRead); the
+    // answer says whether that worked (writtenBack, error).
     'mailMessages:markSeen': async (ctx: any, next: () => Promise<void>) => {
       const message: any = await app.db.getModel('mailMessages').findByPk(ctx.action.params.filterByTk);
       if (!message) ctx.throw(404, ctx.t('Mail not found', { ns: NS }));
