@@ -3,6 +3,7 @@ export { MailError, isMailError, toMailError, redactSecrets, type MailErrorCode,
 export { assertSafeHeaders, buildMime, composeOptions, envelopeOf, ensureMessageId, generateMessageId, normalizeMessageId, type BuiltMime, type BuildMimeOptions, type Envelope } from './mime';
 export {
   createSource,
+  createSyncSource,
   createTransport,
   providerCapabilities,
   testConnection,

@@ -2,6 +2,7 @@ import type { Application } from '@nocobase/server';
 import {
   createGraphAuth,
   createSource,
+  createSyncSource,
   createTransport,
   testConnection,
   AccountConfig,
@@ -101,7 +102,7 @@ export class AccountEngine {
   /** The account's sync source, opened once and kept between polls; release it with keepSyncSource or dropSyncSource. */
   async syncSource(model: any): Promise<{ source: MailSource; folders: () => Promise<FolderInfo[]> }> {
     const { config, cached } = await this.entry(model);
-    const kept = (cached.sync ??= { source: createSource(config, cached.runtime) });
+    const kept = (cached.sync ??= { source: createSyncSource(config, cached.runtime) });
     if (kept.idle) clearTimeout(kept.idle);
     kept.idle = undefined;
     const folders = async () => {

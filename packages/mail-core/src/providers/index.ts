@@ -3,6 +3,7 @@ import { MailError, toMailError } from '../errors';
 import type { FolderInfo, MailSource, MailTransport } from '../types';
 import { assertAuth, assertEndpoint, secretsOf, type AccountConfig, type RuntimeOptions } from './accountConfig';
 import { ImapSource } from './imap/imapSource';
+import { SyncWorkerSource } from './imap/syncWorkerSource';
 import { openImapConnection } from './imap/imapConnection';
 import { listFolders } from './imap/imapFolders';
 import { SmtpTransport } from './smtp/smtpTransport';
@@ -78,6 +79,17 @@ export function createSource(config: AccountConfig, runtime: RuntimeOptions = {}
     default:
       throw unknownProvider((config as { provider?: unknown }).provider);
   }
+}
+
+/**
+ * A source for a sync that runs for long: for IMAP, listing and syncing run in a worker thread shared by all such
+ * sources (MAILBRIDGE_SYNC_WORKER=off keeps them on the calling thread); other providers as createSource.
+ */
+export function createSyncSource(config: AccountConfig, runtime: RuntimeOptions = {}): MailSource {
+  if (config.provider !== 'smtp-imap' || process.env.MAILBRIDGE_SYNC_WORKER === 'off') return createSource(config, runtime);
+  assertEndpoint('IMAP', config.imap);
+  assertAuth(config.auth);
+  return new SyncWorkerSource({ address: config.address, imap: config.imap, auth: config.auth }, runtime);
 }
 
 export interface ConnectionStep {

@@ -1,0 +1,70 @@
+import { createSource, createSyncSource, MailError, type SyncedMessage } from '@mailbridge/mail-core';
+import { makeMessage, seedMaildir, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
+import { SyncWorkerSource } from '../src/providers/imap/syncWorkerSource';
+import { accountFor, ALICE } from './helpers';
+
+// The sync source of a long-running sync fetches and decodes in a worker thread. It must give what the source on
+// the calling thread gives, and its errors must cross the thread boundary as the same MailError.
+describe('IMAP sync in a worker thread', () => {
+  let dc: Dovecot;
+  beforeAll(async () => {
+    dc = await startDovecot({ users: [ALICE] });
+    const mails = Array.from({ length: 120 }, (_, i) =>
+      makeMessage(i, { subject: i % 3 ? `Grüße ${i}` : undefined, attachments: i % 7 ? undefined : [{ filename: `Anhang ${i}.pdf`, content: Buffer.alloc(3000, i) }] }),
+    );
+    await seedMaildir(dc, ALICE.user, 'INBOX', mails);
+  }, 60_000);
+  afterAll(async () => dc?.stop());
+
+  async function syncAll(source: ReturnType<typeof createSource>) {
+    const added: SyncedMessage[] = [];
+    let cursor: unknown = null;
+    try {
+      const folders = await source.listFolders();
+      expect(folders.map((f) => f.path)).toContain('INBOX');
+      for await (const batch of source.syncFolder('INBOX', null, { batchSize: 50 })) {
+        added.push(...batch.added);
+        cursor = batch.cursor;
+      }
+    } finally {
+      await source.close();
+    }
+    return { added, cursor };
+  }
+
+  it('gives the same batches as the source on the calling thread', async () => {
+    const inWorker = createSyncSource(accountFor(dc));
+    expect(inWorker).toBeInstanceOf(SyncWorkerSource);
+    const a = await syncAll(inWorker);
+    const b = await syncAll(createSource(accountFor(dc)));
+    expect(a.added).toHaveLength(120);
+    expect(a.added).toEqual(b.added);
+    expect(a.cursor).toEqual(b.cursor);
+    expect(Object.prototype.toString.call(a.added[0].date)).toBe('[object Date]'); // a Date of the test's realm or not
+  }, 60_000);
+
+  it('passes a wrong password on as the same MailError, hint included', async () => {
+    const source = createSyncSource(accountFor(dc, 1, { auth: { method: 'password', password: 'wrong' } }));
+    const err: any = await source.listFolders().catch((e) => e);
+    await source.close();
+    expect(err).toBeInstanceOf(MailError);
+    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.hint).toMatch(/user name/);
+    expect(err.message).not.toContain('wrong');
+  });
+
+  it('stops a sync when its signal aborts, and a closed source refuses work', async () => {
+    const source = createSyncSource(accountFor(dc));
+    const abort = new AbortController();
+    let batches = 0;
+    const run = (async () => {
+      for await (const _ of source.syncFolder('INBOX', null, { batchSize: 10, signal: abort.signal })) {
+        if (++batches === 2) abort.abort();
+      }
+    })();
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(batches).toBeLessThan(12);
+    await source.close();
+    await expect(source.listFolders()).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+  }, 60_000);
+});
