@@ -67,36 +67,51 @@ async function runReturning(db: any, sql: string, bind: unknown[], transaction: 
 }
 
 /**
+ * The columns a bulk write sets: the given attributes the model has, then the timestamps it has and the rows do not
+ * bring (set to now). `value(row, i)` is column i of a row in the format Sequelize writes.
+ */
+function columnsOf(db: any, collection: string, keys: string[], stamps: string[]) {
+  const model = db.getModel(collection);
+  const sqlite = db.inDialect('sqlite');
+  const q = db.sequelize.getQueryInterface().queryGenerator;
+  const attributes = keys.filter((name) => model.rawAttributes[name]);
+  const all = [...attributes, ...stamps.filter((name) => model.rawAttributes[name] && !attributes.includes(name))];
+  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
+  const now = new Date();
+  const quote = (name: string) => q.quoteIdentifier(model.rawAttributes[name].field ?? name);
+  return {
+    model,
+    sqlite,
+    all,
+    table: q.quoteTable(model.getTableName()),
+    quote,
+    idColumn: quote(model.primaryKeyAttribute),
+    value: (row: Record<string, unknown>, i: number) => convert[i](i < attributes.length ? row[all[i]] : now),
+  };
+}
+
+/**
  * Inserts plain rows (attribute names as keys, every row with the same keys) into a collection's table and answers
  * the generated ids in row order. createdAt/updatedAt are set when the model has them. No model hooks run.
  */
 export async function insertRows(db: any, collection: string, rows: Array<Record<string, unknown>>, transaction?: any): Promise<string[]> {
   if (!rows.length) return [];
-  const model = db.getModel(collection);
   if (!db.inDialect('sqlite', 'postgres')) {
     // no RETURNING: Sequelize's bulkCreate knows how the dialect reports generated ids
+    const model = db.getModel(collection);
     const created = await model.bulkCreate(rows, { transaction });
     return created.map((row: any) => String(row.get(model.primaryKeyAttribute)));
   }
-  const sqlite = db.inDialect('sqlite');
-  const q = db.sequelize.getQueryInterface().queryGenerator;
-  const attributes = Object.keys(rows[0]).filter((name) => model.rawAttributes[name]);
-  const stamps = ['createdAt', 'updatedAt'].filter((name) => model.rawAttributes[name] && !attributes.includes(name));
-  const all = [...attributes, ...stamps];
-  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
-  const now = new Date();
-  const table = q.quoteTable(model.getTableName());
-  const columns = all.map((name) => q.quoteIdentifier(model.rawAttributes[name].field ?? name)).join(', ');
-  const idColumn = q.quoteIdentifier(model.rawAttributes[model.primaryKeyAttribute].field ?? model.primaryKeyAttribute);
+  const { all, table, quote, idColumn, value } = columnsOf(db, collection, Object.keys(rows[0]), ['createdAt', 'updatedAt']);
+  const columns = all.map(quote).join(', ');
+  const tuple = `(${all.map(() => '?').join(', ')})`;
   const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / all.length));
   const ids: string[] = [];
   for (let start = 0; start < rows.length; start += perStatement) {
     const chunk = rows.slice(start, start + perStatement);
     const bind: unknown[] = [];
-    for (const row of chunk) all.forEach((name, i) => bind.push(convert[i](i < attributes.length ? row[name] : now)));
-    const tuple = `(${all.map(() => '?').join(', ')})`;
-    const values = chunk.map(() => tuple).join(', ');
-    const sql = `INSERT INTO ${table} (${columns}) VALUES ${values} RETURNING ${idColumn} AS id`;
+    for (const row of chunk) all.forEach((_, i) => bind.push(value(row, i)));
+    const sql = `INSERT INTO ${table} (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} RETURNING ${idColumn} AS id`;
     const returned = await runReturning(db, sql, bind, transaction);
     if (returned.length !== chunk.length) throw new Error(`INSERT into ${collection} returned ${returned.length} ids for ${chunk.length} rows.`);
     // ids come from one counter, in the order the VALUES are inserted; RETURNING itself promises no order
@@ -111,32 +126,22 @@ export async function insertRows(db: any, collection: string, rows: Array<Record
  */
 export async function updateRows(db: any, collection: string, rows: Array<{ id: string; values: Record<string, unknown> }>, transaction?: any): Promise<void> {
   if (!rows.length) return;
-  const model = db.getModel(collection);
-  const sqlite = db.inDialect('sqlite');
-  const q = db.sequelize.getQueryInterface().queryGenerator;
-  const attributes = Object.keys(rows[0].values).filter((name) => model.rawAttributes[name]);
-  const stamped = model.rawAttributes.updatedAt && !attributes.includes('updatedAt');
-  const all = stamped ? [...attributes, 'updatedAt'] : attributes;
-  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
-  const column = (name: string) => q.quoteIdentifier(model.rawAttributes[name].field ?? name);
-  const idColumn = column(model.primaryKeyAttribute);
-  const now = new Date();
+  const { model, sqlite, all, table, quote, idColumn, value } = columnsOf(db, collection, Object.keys(rows[0].values), ['updatedAt']);
+  const castOf = (name: string) => (sqlite ? undefined : PG_CASTS[typeKey(model.rawAttributes[name])]);
+  const idCast = castOf(model.primaryKeyAttribute);
   const perStatement = Math.max(1, Math.floor(MAX_UPDATE_PARAMETERS / (2 * all.length + 1)));
-  const idCast = PG_CASTS[typeKey(model.rawAttributes[model.primaryKeyAttribute])];
   for (let start = 0; start < rows.length; start += perStatement) {
     const chunk = rows.slice(start, start + perStatement);
     const bind: unknown[] = [];
-    const mark = (value: unknown, cast?: string) => {
-      bind.push(value);
-      return cast && !sqlite ? `CAST($${bind.length} AS ${cast})` : `$${bind.length}`;
+    const mark = (v: unknown, cast?: string) => {
+      bind.push(v);
+      return cast ? `CAST($${bind.length} AS ${cast})` : `$${bind.length}`;
     };
     const sets = all.map((name, i) => {
-      const cast = PG_CASTS[typeKey(model.rawAttributes[name])];
-      const cases = chunk.map((row) => `WHEN ${mark(row.id, idCast)} THEN ${mark(convert[i](i < attributes.length ? row.values[name] : now), cast)}`);
-      return `${column(name)} = CASE ${idColumn} ${cases.join(' ')} END`;
+      const cases = chunk.map((row) => `WHEN ${mark(row.id, idCast)} THEN ${mark(value(row.values, i), castOf(name))}`);
+      return `${quote(name)} = CASE ${idColumn} ${cases.join(' ')} END`;
     });
     const ids = chunk.map((row) => mark(row.id, idCast)).join(', ');
-    const sql = `UPDATE ${q.quoteTable(model.getTableName())} SET ${sets.join(', ')} WHERE ${idColumn} IN (${ids})`;
-    await db.sequelize.query(sql, { bind, transaction, type: 'UPDATE' });
+    await db.sequelize.query(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${idColumn} IN (${ids})`, { bind, transaction, type: 'UPDATE' });
   }
 }

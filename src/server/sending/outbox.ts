@@ -42,6 +42,8 @@ export interface OutboxOptions {
 }
 
 type Listener = (entry: any) => void | Promise<void>;
+/** A sent entry's new state, written for the whole chunk at once. */
+type SentState = { id: string; values: Record<string, unknown> };
 const TERMINAL = new Set(['sent', 'failed']);
 /** Entries claimed per round of a drain. */
 const CHUNK = 20;
@@ -215,9 +217,9 @@ export class Outbox {
         if (!due.length) return;
         const claimed = await this.claim(due.map((row: any) => String(row.id)));
         if (!claimed.length) continue;
-        await this.sendChunk(claimed, accounts);
+        const sent = await this.sendChunk(claimed, accounts);
         await bookkeeping;
-        bookkeeping = this.saveOutcome(claimed).then(() => this.afterSend(claimed, accounts));
+        bookkeeping = this.saveSentStates(sent).then(() => this.afterSend(claimed, accounts));
       }
     } finally {
       await bookkeeping;
@@ -249,8 +251,7 @@ export class Outbox {
   }
 
   private async sendClaimed(entries: any[], accounts: AccountLookup) {
-    await this.sendChunk(entries, accounts);
-    await this.saveOutcome(entries);
+    await this.saveSentStates(await this.sendChunk(entries, accounts));
     await this.afterSend(entries, accounts);
   }
 
@@ -258,15 +259,16 @@ export class Outbox {
    * The sent state of a chunk's mails, in one statement. Until it is written an entry stays "sending" under its
    * lease, so a crash in between leaves it for a person to check, never for a second send.
    */
-  private async saveOutcome(entries: any[]) {
-    const sent = entries.filter((entry) => entry.get('state') === 'sent');
-    await this.writeSentStates(sent).catch((err: any) =>
+  private async saveSentStates(sent: SentState[]) {
+    // no model hooks: nothing else listens to the outbox's state
+    await updateRows(this.app.db, 'mailOutbox', sent).catch((err: any) =>
       this.app.log.error(`${sent.length} mail(s) sent but their state not saved; they will show as interrupted: ${err.message}`),
     );
   }
 
-  /** Sends claimed entries (a failure is saved at once; the sent state is saveOutcome's). */
-  private async sendChunk(entries: any[], accounts: AccountLookup) {
+  /** Sends claimed entries and answers the sent ones' new state (a failure is saved at once; the rest is saveSentStates'). */
+  private async sendChunk(entries: any[], accounts: AccountLookup): Promise<SentState[]> {
+    const sent: SentState[] = [];
     // While this node is sending, the leases are kept fresh: only entries whose node is gone run out of them.
     const tokens = [...new Set(entries.map((e) => e.get('claimToken')))];
     const heartbeat = setInterval(
@@ -282,20 +284,18 @@ export class Outbox {
     );
     heartbeat.unref?.();
     try {
-      await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, (entry) => this.sendEntry(entry, accounts));
+      await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
+        const values = await this.sendEntry(entry, accounts);
+        if (values) sent.push({ id: String(entry.get('id')), values });
+      });
     } finally {
       clearInterval(heartbeat);
     }
+    return sent;
   }
 
-  /** The sent state of a chunk's mails in one statement (no model hooks: nothing else listens to the outbox's state). */
-  private async writeSentStates(sent: any[]) {
-    const fields = ['state', 'providerMessageId', 'messageId', 'accepted', 'rejected', 'sentAt', 'lastError', 'errorCode', 'leaseUntil'];
-    const rows = sent.map((entry) => ({ id: String(entry.get('id')), values: Object.fromEntries(fields.map((f) => [f, entry.get(f) ?? null])) }));
-    await updateRows(this.app.db, 'mailOutbox', rows);
-  }
-
-  private async sendEntry(entry: any, accounts: AccountLookup) {
+  /** Sends one entry: its new state when it went out (set on the entry, saved with the chunk), else undefined. */
+  private async sendEntry(entry: any, accounts: AccountLookup): Promise<Record<string, unknown> | undefined> {
     try {
       const account = await accounts.get(entry.get('accountId'));
       if (!account)
@@ -316,9 +316,11 @@ export class Outbox {
         errorCode: null,
         leaseUntil: null,
       };
-      entry.set(values, { raw: true }); // saved with the chunk (saveOutcome)
+      entry.set(values, { raw: true });
+      return values;
     } catch (err: any) {
       await this.recordFailure(entry, err);
+      return undefined;
     }
   }
 

@@ -14,6 +14,13 @@ import { structureOfSource } from './mimeStructure';
 /** Longest text or html part taken into a synced message; the rest stays on the server. */
 export const DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024;
 
+export interface FetchLimits {
+  /** Longest text or html part kept per message (default 2 MiB). */
+  maxTextBytes?: number;
+  /** Messages smaller than this are read from one FETCH of their source (default 256 KiB; 0: always part by part). */
+  sourceFetchBytes?: number;
+}
+
 async function readOneByOne(client: ImapFlow, uids: number[], broken: Set<number>): Promise<FetchMessageObject[]> {
   const metas: FetchMessageObject[] = [];
   for (const uid of uids) {
@@ -166,7 +173,7 @@ function runsBySize(uids: number[], sizes: Map<number, number>, budget: number):
  * sources, about SOURCE_FETCH_BATCH_BYTES per FETCH; the large ones, any whose size the server did not give and
  * any the split refuses are read part by part.
  */
-export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], limits: { maxTextBytes?: number; sourceFetchBytes?: number } = {}): Promise<SyncedMessage[]> {
+export async function fetchNewMessages(client: ImapFlow, folder: string, uids: number[], limits: FetchLimits = {}): Promise<SyncedMessage[]> {
   const maxTextBytes = limits.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
   const sourceLimit = limits.sourceFetchBytes ?? SOURCE_FETCH_BYTES;
   if (sourceLimit <= 0 || !uids.length) return fetchByStructure(client, folder, uids, maxTextBytes);
@@ -177,8 +184,9 @@ export async function fetchNewMessages(client: ImapFlow, folder: string, uids: n
     if (!client.usable) throw err;
     return fetchByStructure(client, folder, uids, maxTextBytes);
   }
-  const small = uids.filter((uid) => (sizes.get(uid) ?? Infinity) < sourceLimit);
-  const rest = uids.filter((uid) => !((sizes.get(uid) ?? Infinity) < sourceLimit));
+  const small: number[] = [];
+  const rest: number[] = [];
+  for (const uid of uids) ((sizes.get(uid) ?? Infinity) < sourceLimit ? small : rest).push(uid);
   const byUid = new Map<number, SyncedMessage>();
   for (const run of runsBySize(small, sizes, SOURCE_FETCH_BATCH_BYTES)) {
     let rows: FetchMessageObject[];

@@ -332,7 +332,7 @@ export interface PartsExtras {
  */
 export function messageFromParts(folder: string, msg: FetchMessageObject, plan: BodyPlan, bodies: Map<string, Buffer> | undefined, extras: PartsExtras = {}): SyncedMessage {
   const { binaryParts, fields } = extras;
-  const synced = envelopeFields(folder, msg, fields ?? parseHeaderBlock(msg.headers));
+  const synced = envelopeFields(folder, msg, fields);
   const decodeAll = (nodes: MessageStructureObject[]) =>
     nodes.map((node) => {
       const raw = partBody(bodies, partIdOf(node));

@@ -19,20 +19,13 @@ import type { FolderCursor, SyncBatch, SyncedMessage, SyncOptions } from '../../
 import { expandUidSet, uidSetContains, uidSetMinus, uidSetUnion } from '../../util/uidSet';
 import { fetchChangesSince, fetchEnvelopeOf, readFolderStatus, searchAllUids, searchUidsFrom, supportsCondstore } from './imapCommands';
 import { completedCursor, initialCursor, isUnchanged, isUsableCursor } from './imapCursor';
-import { fetchNewMessages } from './imapFetchMessages';
+import { fetchNewMessages, type FetchLimits } from './imapFetchMessages';
 import { FolderSession, serverRefusedFetch, unselect, type ImapClientHandle } from './imapFolderSession';
 import { envelopeFields } from './imapParse';
 
 export const DEFAULT_BATCH_SIZE = 500;
 
-export interface ImapSyncOptions extends SyncOptions {
-  /** Longest text or html part kept per message (default 2 MiB). */
-  maxTextBytes?: number;
-  /** Messages smaller than this are read from one FETCH of their source (default 256 KiB; 0: always part by part). */
-  sourceFetchBytes?: number;
-}
-
-type FetchLimits = Pick<ImapSyncOptions, 'maxTextBytes' | 'sourceFetchBytes'>;
+export interface ImapSyncOptions extends SyncOptions, FetchLimits {}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MailError('ABORTED', 'The sync was cancelled.');

@@ -9,6 +9,7 @@
  */
 import type { MessageStructureObject } from 'imapflow';
 import libmime from 'libmime';
+import { parseHeaderBlock } from './imapParse';
 
 const MAX_DEPTH = 24;
 const LF = 0x0a;
@@ -27,47 +28,18 @@ export interface SourceStructure {
 
 export class UnusualStructure extends Error {}
 
-/** Where the header block of an entity starting at `start` ends and its body begins. */
+/** Where the header block of an entity in [start, end) ends and its body begins (at most `end`). */
 function splitEntity(source: Buffer, start: number, end: number): { headerEnd: number; bodyStart: number } {
-  if (source[start] === LF) return { headerEnd: start, bodyStart: start + 1 };
-  if (source[start] === CR && source[start + 1] === LF) return { headerEnd: start, bodyStart: start + 2 };
+  const split = (headerEnd: number, bodyStart: number) => ({ headerEnd, bodyStart: Math.min(bodyStart, end) });
+  if (source[start] === LF) return split(start, start + 1);
+  if (source[start] === CR && source[start + 1] === LF) return split(start, start + 2);
   let at = source.indexOf('\n\r\n', start);
   const crlf = at >= 0 && at < end ? at : -1;
   at = source.indexOf('\n\n', start);
   const lf = at >= 0 && at < end ? at : -1;
-  if (crlf < 0 && lf < 0) return { headerEnd: end, bodyStart: end };
-  if (lf >= 0 && (crlf < 0 || lf < crlf)) return { headerEnd: lf + 1, bodyStart: lf + 2 };
-  return { headerEnd: crlf + 1, bodyStart: crlf + 3 };
-}
-
-/** Header block → lower-cased name → unfolded value; the first occurrence of a field wins. */
-export function headerFields(block: Buffer): Map<string, string> {
-  const fields = new Map<string, string>();
-  if (!block.length) return fields;
-  const text = block.toString('utf8');
-  const lines = text.split('\n');
-  let name = '';
-  let value = '';
-  const commit = () => {
-    if (name && !fields.has(name)) fields.set(name, value.trim());
-    name = '';
-  };
-  for (const raw of lines) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (!line) continue;
-    const first = line.charCodeAt(0);
-    if (first === 0x20 || first === 0x09) {
-      if (name) value += ' ' + line.trim();
-      continue;
-    }
-    commit();
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    name = line.slice(0, colon).trim().toLowerCase();
-    value = line.slice(colon + 1);
-  }
-  commit();
-  return fields;
+  if (crlf < 0 && lf < 0) return split(end, end);
+  if (lf >= 0 && (crlf < 0 || lf < crlf)) return split(lf + 1, lf + 2);
+  return split(crlf + 1, crlf + 3);
 }
 
 function decodedParams(parsed: { params: Record<string, string>; decodedParams?: string[] }): Record<string, string> {
@@ -161,27 +133,26 @@ export function structureOfSource(source: Buffer): SourceStructure {
     if (path.length > MAX_DEPTH) throw new UnusualStructure('MIME nesting too deep');
     const { headerEnd, bodyStart } = splitEntity(source, start, end);
     const block = source.subarray(start, headerEnd);
-    const fields = headerFields(block);
+    const fields = parseHeaderBlock(block);
     if (!path.length) {
       header = block;
       topFields = fields;
     }
     const node = nodeOf(fields, defaultType);
-    const bodyEnd = Math.max(bodyStart, end);
     if (path.length) node.part = path.join('.');
     if (node.type.startsWith('multipart/')) {
       const boundary = node.parameters?.boundary;
       if (!boundary) throw new UnusualStructure('multipart without a boundary');
       const childType = node.type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
-      node.childNodes = multipartRanges(source, boundary, bodyStart, bodyEnd).map(([s, e], i) => visit(s, e, [...path, i + 1], childType));
+      node.childNodes = multipartRanges(source, boundary, bodyStart, end).map(([s, e], i) => visit(s, e, [...path, i + 1], childType));
       return node;
     }
-    const body = source.subarray(Math.min(bodyStart, bodyEnd), bodyEnd);
+    const body = source.subarray(bodyStart, end);
     node.size = body.length;
     bodies.set(node.part ?? '1', body);
     if (node.type === 'message/rfc822') {
-      const inner = splitEntity(source, Math.min(bodyStart, bodyEnd), bodyEnd);
-      const subject = headerFields(source.subarray(bodyStart, inner.headerEnd)).get('subject');
+      const inner = splitEntity(source, bodyStart, end);
+      const subject = parseHeaderBlock(source.subarray(bodyStart, inner.headerEnd)).get('subject');
       node.envelope = subject ? { subject: libmime.decodeWords(subject) } : {};
     }
     return node;

@@ -140,8 +140,12 @@ export class SyncWorkerSource implements MailSource {
     this.opened = false;
   }
 
-  private open() {
+  private assertOpen() {
     if (this.closed) throw new MailError('CONNECTION_LOST', 'The mail source is closed.', { retryable: false, hint: 'Open the account again.' });
+  }
+
+  private open() {
+    this.assertOpen();
     if (this.opened) return;
     host.sources.set(this.id, this);
     host.post({ op: 'open', sourceId: this.id, config: this.config, runtime: { tokens: !!this.runtime.accessTokenProvider, commands: !!this.runtime.onImapCommand } });
@@ -177,7 +181,7 @@ export class SyncWorkerSource implements MailSource {
   }
 
   private localSource(): ImapSource {
-    if (this.closed) throw new MailError('CONNECTION_LOST', 'The mail source is closed.', { retryable: false, hint: 'Open the account again.' });
+    this.assertOpen();
     return (this.local ??= new ImapSource(this.config, this.runtime));
   }
 
