@@ -3,12 +3,13 @@
 //
 //   node bench/run.js send      SEND_MAILS=1000  SEND_BYTES=10240  SEND_API_MAILS=1000 (0 = skip the API path)
 import nodemailer from 'nodemailer';
-import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
+import { startSmtpSink } from '@mailbridge/mail-testkit';
 import { poolOptions } from '../packages/mail-core/src/providers/smtp/smtpTransport';
 import { bootApp } from './support/app';
 import { createSmtpAccount } from './support/accounts';
 import { cpuClock, envInt, header, ms, now, pct, rate, sec, SqlProbe, sqlKey, table, verdict } from './support/metrics';
 import { probeTransport } from './support/transportProbe';
+import { startSinkProcess, type SinkProcess } from './support/sinkProcess';
 
 const N = envInt('SEND_MAILS', 1000);
 const BYTES = envInt('SEND_BYTES', 10 * 1024);
@@ -49,7 +50,14 @@ function classify(sql: string): string {
   return key;
 }
 
-async function rawNodemailer(sink: SmtpSink, maxConnections: number, mails: Array<{ subject: string; text: string }>) {
+// SEND_SINK=inprocess: the sink in the bench's own process (how runs 1–10 measured)
+async function startSink(): Promise<SinkProcess> {
+  if (process.env.SEND_SINK !== 'inprocess') return startSinkProcess([sender]);
+  const sink = await startSmtpSink({ users: [sender] });
+  return { host: sink.host, port: sink.port, count: async () => sink.received.length, close: () => sink.close() };
+}
+
+async function rawNodemailer(sink: SinkProcess, maxConnections: number, mails: Array<{ subject: string; text: string }>) {
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections,
@@ -62,14 +70,14 @@ async function rawNodemailer(sink: SmtpSink, maxConnections: number, mails: Arra
   });
   const send = (m: { subject: string; text: string }) => transport.sendMail({ from: { name: 'Office', address: sender.user }, to: RCPT, subject: m.subject, text: m.text });
   await Promise.all(mails.slice(0, WARMUP).map(send));
-  const before = sink.received.length;
+  const before = await sink.count();
   const cpu = cpuClock();
   const t0 = now();
   await Promise.all(mails.map(send));
   const t = now() - t0;
   const cpuMs = cpu();
   transport.close();
-  return { n: sink.received.length - before, ms: t, cpuMs };
+  return { n: (await sink.count()) - before, ms: t, cpuMs };
 }
 
 async function main() {
@@ -77,7 +85,7 @@ async function main() {
     'ours: Outbox.enqueue ×N, then Outbox.drain() (queued → sending → sent, sent copy stored in its thread)',
     'raw:  nodemailer createTransport({ pool: true, maxConnections: same as ours }), sendMail ×N concurrently',
   ]);
-  const sink = await startSmtpSink({ users: [sender] });
+  const sink = await startSink();
   const app = await bootApp();
   try {
     const token = await app.signIn();
@@ -98,7 +106,7 @@ async function main() {
     await outbox.drain();
 
     const probe = new SqlProbe(app.db, classify);
-    const before = sink.received.length;
+    const before = await sink.count();
     const cpu = cpuClock();
     const t0 = now();
     for (const m of mails) await outbox.enqueue({ accountId, message: message(m), source: 'api' });
@@ -111,7 +119,7 @@ async function main() {
     const oursCpu = cpu();
     const drainSql = probe.snapshot();
     const oursMs = enqueueMs + drainMs;
-    const delivered = sink.received.length - before;
+    const delivered = (await sink.count()) - before;
     const sent = await app.db.getModel('mailOutbox').count({ where: { state: 'sent' } });
     const oursRate = delivered / (oursMs / 1000);
     const drainRate = delivered / (drainMs / 1000);
@@ -119,7 +127,7 @@ async function main() {
     // ---- the API path: POST mailMessages:send with wait=false, one client, until the sink has them all
     let api: { n: number; postMs: number; allMs: number; p50: number; p95: number } | undefined;
     if (API_N) {
-      const apiBefore = sink.received.length;
+      const apiBefore = await sink.count();
       const times: number[] = [];
       const t2 = now();
       for (const m of mails.slice(0, API_N)) {
@@ -133,13 +141,13 @@ async function main() {
       const postMs = now() - t2;
       await outbox.drain();
       const deadline = Date.now() + 120_000;
-      while (sink.received.length - apiBefore < API_N && Date.now() < deadline) {
+      while ((await sink.count()) - apiBefore < API_N && Date.now() < deadline) {
         await outbox.drain();
         await new Promise((r) => setTimeout(r, 50));
       }
       const allMs = now() - t2;
       times.sort((a, b) => a - b);
-      api = { n: sink.received.length - apiBefore, postMs, allMs, p50: times[times.length >> 1], p95: times[Math.floor(times.length * 0.95)] };
+      api = { n: (await sink.count()) - apiBefore, postMs, allMs, p50: times[times.length >> 1], p95: times[Math.floor(times.length * 0.95)] };
     }
 
     table(`sending ${N} mails of ${(BYTES / 1024).toFixed(0)} KB (pool of ${maxConnections} SMTP connections)`, ['path', 'mails', 'wall', 'mails/s', 'cpu', 'vs raw'], [

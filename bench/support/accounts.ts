@@ -23,7 +23,7 @@ export async function createImapAccount(app: BenchApp, token: string, dovecot: D
 }
 
 /** Creates an SMTP-only account that sends to the given sink as `user`; returns the account's id. */
-export function createSmtpAccount(app: BenchApp, token: string, sink: SmtpSink, user: MailUser, title: string) {
+export function createSmtpAccount(app: BenchApp, token: string, sink: Pick<SmtpSink, 'host' | 'port'>, user: MailUser, title: string) {
   return createAccount(app, token, {
     title,
     provider: 'smtp',

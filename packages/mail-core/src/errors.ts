@@ -286,3 +286,8 @@ export function toMailError(err: unknown, context: MailErrorContext = {}): MailE
     cause: err,
   });
 }
+
+/** A source or transport used after close(). */
+export function closedError(what: 'source' | 'transport'): MailError {
+  return new MailError('CONNECTION_LOST', `The mail ${what} is closed.`, { retryable: false, hint: 'Open the account again.' });
+}

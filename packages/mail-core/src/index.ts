@@ -4,6 +4,7 @@ export { assertSafeHeaders, buildMime, composeOptions, envelopeOf, ensureMessage
 export {
   createSource,
   createSyncSource,
+  createSendTransport,
   createTransport,
   providerCapabilities,
   testConnection,

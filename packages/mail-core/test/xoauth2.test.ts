@@ -7,7 +7,8 @@ import { startMicrosoftFake, type MicrosoftFake } from '../../mail-testkit/src/f
 import { startDovecot, type Dovecot } from '../../mail-testkit/src/dovecot';
 import { startSmtpSink, type SmtpSink } from '../../mail-testkit/src/smtpSink';
 import { DelegatedAuth, type GraphTokenCacheStore, type Ms365DelegatedConfig } from '../src/providers/graph';
-import { createSource, createTransport } from '../src/providers';
+import { createSendTransport, createSource, createTransport } from '../src/providers';
+import { SmtpWorkerTransport } from '../src/providers/smtp/smtpWorkerTransport';
 import { MailError } from '../src/errors';
 import type { SmtpImapAccountConfig } from '../src/providers/accountConfig';
 
@@ -144,4 +145,36 @@ test('a refused token is renewed once; a token error keeps its code and needsRec
   await expect(imap.listFolders()).rejects.toBe(gone);
   await imap.close();
   expect(gone.code).toBe('AUTH_FAILED');
+});
+
+test('the send worker asks the calling thread for each token, renews a refused one, passes a token error on', async () => {
+  const auth = await signedIn([SMTP]);
+  let first = true;
+  const forced: Array<boolean | undefined> = [];
+  const transport = createSendTransport(account(), {
+    accessTokenProvider: async (o) => {
+      forced.push(o?.forceRefresh);
+      if (first) {
+        first = false;
+        return 'stale-token';
+      }
+      return auth.getToken(o);
+    },
+  });
+  expect(transport).toBeInstanceOf(SmtpWorkerTransport);
+  try {
+    const result = await transport.send({ from: { address: CARLA }, to: [{ address: BOB.user }], subject: 'Aus dem Worker', text: 'x' });
+    expect(result.accepted).toEqual([BOB.user]);
+  } finally {
+    await transport.close();
+  }
+  expect(forced).toEqual([false, true]);
+  expect(sink.received.at(-1)?.authUser).toBe(CARLA);
+
+  const gone = new MailError('AUTH_FAILED', 'Microsoft 365 account is not connected.', { retryable: false, needsReconnect: true, hint: 'Sign in again.' });
+  const smtp = createSendTransport(account(), { accessTokenProvider: async () => Promise.reject(gone) });
+  const err: any = await smtp.send({ from: { address: CARLA }, to: [{ address: BOB.user }], subject: 'x', text: 'x' }).catch((e) => e);
+  await smtp.close();
+  expect(err).toBeInstanceOf(MailError);
+  expect(err).toMatchObject({ code: 'AUTH_FAILED', message: gone.message, needsReconnect: true, retryable: false, hint: 'Sign in again.' });
 });

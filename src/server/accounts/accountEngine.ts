@@ -3,7 +3,7 @@ import {
   createGraphAuth,
   createSource,
   createSyncSource,
-  createTransport,
+  createSendTransport,
   testConnection,
   AccountConfig,
   MailError,
@@ -90,7 +90,7 @@ export class AccountEngine {
 
   async transport(model: any): Promise<MailTransport> {
     const { config, cached } = await this.entry(model);
-    cached.transport ??= createTransport(config, cached.runtime);
+    cached.transport ??= createSendTransport(config, cached.runtime);
     return cached.transport;
   }
 

@@ -48,13 +48,14 @@ function converterFor(attribute: any, sqlite: boolean): Converter {
 }
 
 /**
- * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the transaction's own connection:
- * Sequelize would bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
+ * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the connection itself: Sequelize
+ * would bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
  * quadratic for the thousands of parameters of one statement (seconds per sync batch).
  */
 async function runReturning(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
-  const connection = transaction?.connection;
-  if (db.inDialect('sqlite') && typeof connection?.all === 'function') {
+  // outside a transaction: the connection Sequelize itself would use (its "default" one)
+  const connection = db.inDialect('sqlite') ? (transaction?.connection ?? (await db.sequelize.connectionManager.getConnection({}))) : undefined;
+  if (typeof connection?.all === 'function') {
     return new Promise((resolve, reject) =>
       connection.all(sql, bind, (err: Error | null, rows: Array<{ id: unknown }>) => (err ? reject(Object.assign(err, { sql })) : resolve(rows))),
     );
@@ -70,24 +71,41 @@ async function runReturning(db: any, sql: string, bind: unknown[], transaction: 
  * The columns a bulk write sets: the given attributes the model has, then the timestamps it has and the rows do not
  * bring (set to now). `value(row, i)` is column i of a row in the format Sequelize writes.
  */
-function columnsOf(db: any, collection: string, keys: string[], stamps: string[]) {
-  const model = db.getModel(collection);
+const columnSets = new WeakMap<object, Map<string, ReturnType<typeof columnSet>>>();
+
+function columnSet(db: any, model: any, keys: string[], stamps: string[]) {
   const sqlite = db.inDialect('sqlite');
   const q = db.sequelize.getQueryInterface().queryGenerator;
   const attributes = keys.filter((name) => model.rawAttributes[name]);
   const all = [...attributes, ...stamps.filter((name) => model.rawAttributes[name] && !attributes.includes(name))];
-  const convert = all.map((name) => converterFor(model.rawAttributes[name], sqlite));
-  const now = new Date();
   const quote = (name: string) => q.quoteIdentifier(model.rawAttributes[name].field ?? name);
   return {
     model,
     sqlite,
     all,
+    given: attributes.length,
+    convert: all.map((name) => converterFor(model.rawAttributes[name], sqlite)),
     table: q.quoteTable(model.getTableName()),
     quote,
     idColumn: quote(model.primaryKeyAttribute),
-    value: (row: Record<string, unknown>, i: number) => convert[i](i < attributes.length ? row[all[i]] : now),
   };
+}
+
+/**
+ * The columns a bulk write sets: the given attributes the model has, then the timestamps it has and the rows do not
+ * bring (set to now). `value(row, i)` is column i of a row in the format Sequelize writes. Worked out once per
+ * model and set of keys.
+ */
+function columnsOf(db: any, collection: string, keys: string[], stamps: string[]) {
+  const model = db.getModel(collection);
+  const cacheKey = `${keys.join(',')}|${stamps.join(',')}`;
+  let sets = columnSets.get(model);
+  if (!sets) columnSets.set(model, (sets = new Map()));
+  let set = sets.get(cacheKey);
+  if (!set) sets.set(cacheKey, (set = columnSet(db, model, keys, stamps)));
+  const { all, given, convert } = set;
+  const now = new Date();
+  return { ...set, value: (row: Record<string, unknown>, i: number) => convert[i](i < given ? row[all[i]] : now) };
 }
 
 /**

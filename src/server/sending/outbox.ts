@@ -11,6 +11,7 @@ import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { messageRowFromValues } from '../linking/messageRow';
+import { KeyedSlots, runDrain } from './drainPipeline';
 
 export interface RecordRef {
   collection: string;
@@ -45,10 +46,13 @@ type Listener = (entry: any) => void | Promise<void>;
 /** A sent entry's new state, written for the whole chunk at once. */
 type SentState = { id: string; values: Record<string, unknown> };
 const TERMINAL = new Set(['sent', 'failed']);
-/** Entries claimed per round of a drain. */
+/** Entries claimed at once, and sent entries whose state and bookkeeping are written together. */
 const CHUNK = 20;
-/** Mails in flight at once; Graph allows 4 concurrent requests per mailbox, an SMTP pool queues the rest. */
-const DEFAULT_CONCURRENCY = 4;
+/**
+ * Mails in flight at once. An SMTP pool queues what its connections cannot take yet, so each connection has its
+ * next mail ready; a transport can ask for fewer (Graph: 4 per mailbox).
+ */
+const DEFAULT_CONCURRENCY = 8;
 
 // The account rows and Sent folders a drain needs, read once per drain instead of once per mail.
 class AccountLookup {
@@ -109,14 +113,6 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
   return groups;
-}
-
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 // queued -> sending -> sent | failed. An entry is claimed by a conditional update (only one node wins), keeps
@@ -202,33 +198,43 @@ export class Outbox {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
     const accounts = new AccountLookup(this.app.db);
-    // A chunk's bookkeeping (sent states, sent copies, linking, listeners) runs while the next chunk is claimed and sent,
-    // so the connections do not wait for the database; at most one chunk's bookkeeping is behind.
-    let bookkeeping: Promise<void> = Promise.resolve();
+    const slots = new KeyedSlots();
+    const leases = this.keepLeases();
     try {
-      while (!this.stopped) {
-        const due = await this.model.findAll({
-          attributes: ['id'],
-          where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
-          order: [['createdAt', 'ASC']],
-          limit: CHUNK,
-          raw: true,
-        });
-        if (!due.length) return;
-        const claimed = await this.claim(due.map((row: any) => String(row.id)));
-        if (!claimed.length) continue;
-        const sent = await this.sendChunk(claimed, accounts);
-        await bookkeeping;
-        bookkeeping = this.saveSentStates(sent).then(() => this.afterSend(claimed, accounts));
-      }
+      await runDrain<any, SentState | undefined>(
+        {
+          claim: () => this.claimDue(leases.tokens),
+          send: (entry) => this.sendEntry(entry, accounts, slots),
+          settle: (batch) => this.settle(batch, accounts),
+          stopped: () => this.stopped,
+        },
+        { concurrency: this.options.concurrency ?? DEFAULT_CONCURRENCY, batch: CHUNK },
+      );
     } finally {
-      await bookkeeping;
+      leases.stop();
     }
   }
 
+  /** The next due entries this node could claim; undefined when none are due. */
+  private async claimDue(tokens: Set<string>): Promise<any[] | undefined> {
+    const due = await this.model.findAll({
+      attributes: ['id'],
+      where: { state: 'queued', nextAttemptAt: { [Op.lte]: new Date() } },
+      order: [['createdAt', 'ASC']],
+      limit: CHUNK,
+      raw: true,
+    });
+    if (!due.length) return undefined;
+    return this.claim(
+      due.map((row: any) => String(row.id)),
+      tokens,
+    );
+  }
+
   /** Claims queued entries by a conditional update (only one node wins each) and returns the ones this call won. */
-  private async claim(ids: string[]): Promise<any[]> {
+  private async claim(ids: string[], tokens: Set<string>): Promise<any[]> {
     const claimToken = randomUUID();
+    tokens.add(claimToken);
     const [count] = await this.model.update(
       {
         state: 'sending',
@@ -242,21 +248,50 @@ export class Outbox {
     return this.model.findAll({ where: { claimToken, state: 'sending' }, order: [['createdAt', 'ASC']] });
   }
 
-  /** Sends one queued entry if this node can claim it; returns the entry as it ends up. */
-  async process(id: string) {
-    const [entry] = await this.claim([id]);
-    if (!entry) return this.model.findByPk(id);
-    await this.sendClaimed([entry], new AccountLookup(this.app.db));
-    return entry;
+  /** While this node is sending, the leases of what it claimed are kept fresh: only a gone node's entries run out. */
+  private keepLeases() {
+    const tokens = new Set<string>();
+    const heartbeat = setInterval(
+      () => {
+        if (!tokens.size) return;
+        this.model
+          .update(
+            { leaseUntil: new Date(Date.now() + this.options.sendLeaseMs) },
+            { where: { claimToken: { [Op.in]: [...tokens] }, state: 'sending' }, silent: true },
+          )
+          .catch(() => undefined);
+      },
+      Math.max(250, Math.floor(this.options.sendLeaseMs / 3)),
+    );
+    heartbeat.unref?.();
+    return { tokens, stop: () => clearInterval(heartbeat) };
   }
 
-  private async sendClaimed(entries: any[], accounts: AccountLookup) {
-    await this.saveSentStates(await this.sendChunk(entries, accounts));
-    await this.afterSend(entries, accounts);
+  /** Sends one queued entry if this node can claim it; returns the entry as it ends up. */
+  async process(id: string) {
+    const leases = this.keepLeases();
+    try {
+      const [entry] = await this.claim([id], leases.tokens);
+      if (!entry) return this.model.findByPk(id);
+      const accounts = new AccountLookup(this.app.db);
+      await this.settle([{ entry, result: await this.sendEntry(entry, accounts, new KeyedSlots()) }], accounts);
+      return entry;
+    } finally {
+      leases.stop();
+    }
+  }
+
+  /** Saves the sent states of a batch, then its bookkeeping: sent copies, linking, listeners. */
+  private async settle(batch: Array<{ entry: any; result: SentState | undefined }>, accounts: AccountLookup) {
+    await this.saveSentStates(batch.flatMap(({ result }) => (result ? [result] : [])));
+    await this.afterSend(
+      batch.map(({ entry }) => entry),
+      accounts,
+    );
   }
 
   /**
-   * The sent state of a chunk's mails, in one statement. Until it is written an entry stays "sending" under its
+   * The sent state of a batch's mails, in one statement. Until it is written an entry stays "sending" under its
    * lease, so a crash in between leaves it for a person to check, never for a second send.
    */
   private async saveSentStates(sent: SentState[]) {
@@ -266,36 +301,8 @@ export class Outbox {
     );
   }
 
-  /** Sends claimed entries and answers the sent ones' new state (a failure is saved at once; the rest is saveSentStates'). */
-  private async sendChunk(entries: any[], accounts: AccountLookup): Promise<SentState[]> {
-    const sent: SentState[] = [];
-    // While this node is sending, the leases are kept fresh: only entries whose node is gone run out of them.
-    const tokens = [...new Set(entries.map((e) => e.get('claimToken')))];
-    const heartbeat = setInterval(
-      () => {
-        this.model
-          .update(
-            { leaseUntil: new Date(Date.now() + this.options.sendLeaseMs) },
-            { where: { claimToken: { [Op.in]: tokens }, state: 'sending' }, silent: true },
-          )
-          .catch(() => undefined);
-      },
-      Math.max(250, Math.floor(this.options.sendLeaseMs / 3)),
-    );
-    heartbeat.unref?.();
-    try {
-      await inParallel(entries, this.options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
-        const values = await this.sendEntry(entry, accounts);
-        if (values) sent.push({ id: String(entry.get('id')), values });
-      });
-    } finally {
-      clearInterval(heartbeat);
-    }
-    return sent;
-  }
-
-  /** Sends one entry: its new state when it went out (set on the entry, saved with the chunk), else undefined. */
-  private async sendEntry(entry: any, accounts: AccountLookup): Promise<Record<string, unknown> | undefined> {
+  /** Sends one entry: its new state when it went out (set on the entry, saved with its batch), else undefined. */
+  private async sendEntry(entry: any, accounts: AccountLookup, slots: KeyedSlots): Promise<SentState | undefined> {
     try {
       const account = await accounts.get(entry.get('accountId'));
       if (!account)
@@ -304,7 +311,13 @@ export class Outbox {
           retryable: false,
         });
       const transport = await this.engine.transport(account);
-      const result = await transport.send(toOutgoing(entry.get('message')));
+      const release = await slots.acquire(String(account.get('id')), transport.maxInFlight ?? Infinity);
+      let result;
+      try {
+        result = await transport.send(toOutgoing(entry.get('message')));
+      } finally {
+        release();
+      }
       const values = {
         state: 'sent',
         providerMessageId: result.providerMessageId,
@@ -317,7 +330,7 @@ export class Outbox {
         leaseUntil: null,
       };
       entry.set(values, { raw: true });
-      return values;
+      return { id: String(entry.get('id')), values };
     } catch (err: any) {
       await this.recordFailure(entry, err);
       return undefined;

@@ -7,6 +7,7 @@ import { SyncWorkerSource } from './imap/syncWorkerSource';
 import { openImapConnection } from './imap/imapConnection';
 import { listFolders } from './imap/imapFolders';
 import { SmtpTransport } from './smtp/smtpTransport';
+import { SmtpWorkerTransport } from './smtp/smtpWorkerTransport';
 import { createGraphSource, createGraphTransport, testGraphConnection } from './graph';
 import { createSesTransport, testSesConnection, type SesAccountStatus } from './ses';
 import { createSendGridTransport, testSendGridConnection } from './sendgrid';
@@ -57,6 +58,17 @@ export function createTransport(config: AccountConfig, runtime: RuntimeOptions =
     default:
       throw unknownProvider((config as { provider?: unknown }).provider);
   }
+}
+
+/**
+ * A transport kept for sending many mails: for SMTP, MIME build and sending run in a worker thread shared by all
+ * such transports (MAILBRIDGE_SEND_WORKER=off keeps them on the calling thread); other providers as createTransport.
+ */
+export function createSendTransport(config: AccountConfig, runtime: RuntimeOptions = {}): MailTransport {
+  if ((config.provider !== 'smtp-imap' && config.provider !== 'smtp') || process.env.MAILBRIDGE_SEND_WORKER === 'off') return createTransport(config, runtime);
+  assertEndpoint('SMTP', config.smtp);
+  assertAuth(config.auth);
+  return new SmtpWorkerTransport({ address: config.address, smtp: config.smtp, auth: config.auth }, runtime);
 }
 
 /** A source for accounts that receive mail; MailError PROVIDER_ERROR for send-only accounts. */

@@ -7,7 +7,7 @@
  * item of an incremental round is reported in `added` (the store upserts by provider id); with
  * it, items the store already has are reported as flag changes.
  */
-import { MailError } from '../../errors';
+import { closedError, MailError } from '../../errors';
 import type {
   AppendResult,
   AppendTarget,
@@ -87,7 +87,7 @@ export class GraphSource implements MailSource {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new MailError('CONNECTION_LOST', 'The mail source is closed.', { retryable: false, hint: 'Open the account again.' });
+    if (this.closed) throw closedError('source');
   }
 
   async listFolders(): Promise<FolderInfo[]> {

@@ -1,4 +1,4 @@
-import { MailError, toMailError, type MailErrorContext } from '../../errors';
+import { closedError, MailError, toMailError, type MailErrorContext } from '../../errors';
 import type {
   AppendResult,
   AppendTarget,
@@ -35,7 +35,7 @@ export class ImapSource implements MailSource {
   }
 
   private async connection(): Promise<ImapConnection> {
-    if (this.closed) throw new MailError('CONNECTION_LOST', 'The mail source is closed.', { retryable: false, hint: 'Open the account again.' });
+    if (this.closed) throw closedError('source');
     if (this.connecting) {
       const current = await this.connecting.catch(() => undefined);
       if (current && current.client.usable) return current;

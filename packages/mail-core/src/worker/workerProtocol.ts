@@ -1,21 +1,30 @@
-/** What SyncWorkerSource and the sync worker say to each other, and how errors cross the thread boundary. */
-import { MailError, type MailErrorCode } from '../../errors';
-import type { AnyFolderCursor } from '../../types';
+/** What the engine worker and its hosts say to each other, and how errors cross the thread boundary. */
+import { MailError, type MailErrorCode } from '../errors';
+import type { AnyFolderCursor, OutgoingMessage } from '../types';
+
+/** Which callbacks of the caller's RuntimeOptions the worker may ask for. */
+export interface WireRuntime {
+  tokens: boolean;
+  commands: boolean;
+}
 
 export type ToWorker =
-  | { op: 'open'; sourceId: number; config: unknown; runtime: { tokens: boolean; commands: boolean } }
+  | { op: 'openSource'; ownerId: number; config: unknown; runtime: WireRuntime }
+  | { op: 'openTransport'; ownerId: number; config: unknown; runtime: WireRuntime }
   | { op: 'token'; id: number; token?: string; error?: WireError }
-  | { op: 'listFolders'; id: number; sourceId: number }
-  | { op: 'sync'; syncId: number; sourceId: number; folder: string; cursor: AnyFolderCursor | null; opts: Record<string, unknown> }
+  | { op: 'listFolders'; id: number; ownerId: number }
+  | { op: 'sync'; syncId: number; ownerId: number; folder: string; cursor: AnyFolderCursor | null; opts: Record<string, unknown> }
   | { op: 'next'; id: number; syncId: number }
-  | { op: 'abort'; syncId: number }
+  | { op: 'abort'; callId: number }
   | { op: 'end'; id: number; syncId: number }
-  | { op: 'close'; id: number; sourceId: number };
+  | { op: 'send'; id: number; ownerId: number; message: OutgoingMessage; abortable: boolean }
+  | { op: 'verify'; id: number; ownerId: number }
+  | { op: 'close'; id: number; ownerId: number };
 
 export type FromWorker =
   | { type: 'result'; id: number; value?: any; error?: WireError }
-  | { type: 'token'; sourceId: number; id: number; forceRefresh: boolean }
-  | { type: 'command'; sourceId: number; line: string };
+  | { type: 'token'; ownerId: number; id: number; forceRefresh: boolean }
+  | { type: 'command'; ownerId: number; line: string };
 
 export interface WireError {
   mail: boolean;
