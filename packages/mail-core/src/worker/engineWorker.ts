@@ -49,9 +49,10 @@ function ownerOf<T>(owners: Map<number, T>, ownerId: number): T {
 /** A structured clone turns Buffers into Uint8Arrays; nodemailer wants Buffers. */
 function withBuffers(message: OutgoingMessage): OutgoingMessage {
   if (!message.attachments?.length) return message;
-  const attachments = message.attachments.map((a) =>
-    a.content instanceof Uint8Array && !Buffer.isBuffer(a.content) ? { ...a, content: Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength) } : a,
-  );
+  const attachments = message.attachments.map((a) => {
+    const content: unknown = a.content;
+    return content instanceof Uint8Array && !Buffer.isBuffer(content) ? { ...a, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength) } : a;
+  });
   return { ...message, attachments };
 }
 
