@@ -23,7 +23,7 @@ const CHILD = `
     module._compile(code, filename);
   };
   const { startSmtpSink } = require(${JSON.stringify(path.join(ROOT, 'packages/mail-testkit/src/index.ts'))});
-  process.on('disconnect', () => process.exit(0)); // the bench is gone
+  process.on('disconnect', () => { console.error('[sink] the bench disconnected'); process.exit(0); }); // the bench is gone
   startSmtpSink({ users: JSON.parse(process.env.SINK_USERS) }).then((sink) => {
     process.send({ type: 'ready', host: sink.host, port: sink.port });
     process.on('message', (m) => {
@@ -52,6 +52,8 @@ export function startSinkProcess(users: MailUser[]): Promise<SinkProcess> {
       }
       if (m.type !== 'ready') return;
       clearTimeout(notReady);
+      child.removeAllListeners('exit');
+      child.once('exit', (code, signal) => console.error(`[bench] the SMTP sink process ended early (${code ?? signal})`));
       resolve({
         host: m.host,
         port: m.port,
@@ -63,6 +65,7 @@ export function startSinkProcess(users: MailUser[]): Promise<SinkProcess> {
           }),
         close: () =>
           new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.removeAllListeners('exit');
             child.once('exit', () => {
               process.off('exit', stopChild);

@@ -92,3 +92,37 @@ describe('bulk writes without models', () => {
     expect(a.get('message')).toEqual({ subject: 's' });
   });
 });
+
+// insertRows keeps its prepared statements per SQLite connection; SQLite refuses to close a connection with
+// statements open, and Sequelize closes them (per transaction in a file, all of them at the end) without knowing.
+test('on SQLite in a file, connections that ran insertRows still close, in and out of transactions', async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { Database } = await import('@nocobase/database');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbridge-bulk-close-'));
+  const db: any = new Database({ dialect: 'sqlite', storage: path.join(dir, 'close.sqlite'), logging: false });
+  try {
+    db.collection({ name: 'bulkCloseRows', fields: [{ type: 'string', name: 'label' }, { type: 'json', name: 'data' }] });
+    await db.sync();
+    const errors: Error[] = [];
+    const outside = await db.sequelize.connectionManager.getConnection({});
+    outside.on('error', (err: Error) => errors.push(err));
+    expect(await insertRows(db, 'bulkCloseRows', [{ label: 'a', data: { n: 1 } }])).toHaveLength(1);
+    expect(await insertRows(db, 'bulkCloseRows', [{ label: 'b', data: { n: 2 } }])).toHaveLength(1);
+    let inside: any;
+    await db.sequelize.transaction(async (transaction: any) => {
+      inside = transaction.connection;
+      inside.on('error', (err: Error) => errors.push(err));
+      await insertRows(db, 'bulkCloseRows', [{ label: 'c', data: null }], transaction);
+    });
+    await new Promise((r) => setTimeout(r, 100)); // the transaction's connection closes without a callback
+    expect(inside.open).toBe(false);
+    expect((await db.getModel('bulkCloseRows').findAll({ order: [['id', 'ASC']], raw: true })).map((r: any) => r.label)).toEqual(['a', 'b', 'c']);
+    await db.close();
+    expect(outside.open).toBe(false);
+    expect(errors).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

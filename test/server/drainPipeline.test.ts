@@ -2,7 +2,7 @@ import { KeyedSlots, runDrain } from '../../src/server/sending/drainPipeline';
 
 // The flow of an outbox drain, with plain steps: every sent entry reaches its bookkeeping exactly once, whatever
 // the timing of sends, claims and flushes; the outbox itself is tested against a real SMTP server (faults.test.ts).
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tick = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function queueOf(n: number, chunk: number) {
   const ids = Array.from({ length: n }, (_, i) => i + 1);

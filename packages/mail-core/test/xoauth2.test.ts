@@ -50,6 +50,16 @@ async function signedIn(scopes: string[]): Promise<DelegatedAuth> {
   return auth;
 }
 
+/** Hands out a refused token first, then real ones; notes each call's forceRefresh. */
+function staleFirst(auth: DelegatedAuth, forced: Array<boolean | undefined>) {
+  return {
+    accessTokenProvider: async (o?: { forceRefresh?: boolean }) => {
+      forced.push(o?.forceRefresh);
+      return forced.length === 1 ? 'stale-token' : auth.getToken(o);
+    },
+  };
+}
+
 const account = (): SmtpImapAccountConfig => ({
   provider: 'smtp-imap',
   address: CARLA,
@@ -117,18 +127,8 @@ test('syncs over IMAP and sends over SMTP with tokens from the provider; the mai
 
 test('a refused token is renewed once; a token error keeps its code and needsReconnect', async () => {
   const auth = await signedIn([SMTP]);
-  let first = true;
   const forced: Array<boolean | undefined> = [];
-  const transport = createTransport(account(), {
-    accessTokenProvider: async (o) => {
-      forced.push(o?.forceRefresh);
-      if (first) {
-        first = false;
-        return 'stale-token';
-      }
-      return auth.getToken(o);
-    },
-  });
+  const transport = createTransport(account(), staleFirst(auth, forced));
   try {
     await transport.send({ from: { address: CARLA }, to: [{ address: BOB.user }], subject: 'Zweiter Versuch', text: 'x' });
   } finally {
@@ -149,18 +149,8 @@ test('a refused token is renewed once; a token error keeps its code and needsRec
 
 test('the send worker asks the calling thread for each token, renews a refused one, passes a token error on', async () => {
   const auth = await signedIn([SMTP]);
-  let first = true;
   const forced: Array<boolean | undefined> = [];
-  const transport = createSendTransport(account(), {
-    accessTokenProvider: async (o) => {
-      forced.push(o?.forceRefresh);
-      if (first) {
-        first = false;
-        return 'stale-token';
-      }
-      return auth.getToken(o);
-    },
-  });
+  const transport = createSendTransport(account(), staleFirst(auth, forced));
   expect(transport).toBeInstanceOf(SmtpWorkerTransport);
   try {
     const result = await transport.send({ from: { address: CARLA }, to: [{ address: BOB.user }], subject: 'Aus dem Worker', text: 'x' });

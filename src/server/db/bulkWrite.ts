@@ -47,17 +47,60 @@ function converterFor(attribute: any, sqlite: boolean): Converter {
   return (v) => (v === undefined ? null : v);
 }
 
+/** Prepared statements kept per SQLite connection (the most recent ones): an outbox INSERT is the same every time. */
+const KEPT_STATEMENTS = 16;
+const statements = new WeakMap<object, Map<string, any>>();
+
+function preparedOn(connection: any, sql: string) {
+  let kept = statements.get(connection);
+  if (!kept) {
+    statements.set(connection, (kept = new Map()));
+    finalizeBeforeClose(connection, kept);
+  }
+  let statement = kept.get(sql);
+  kept.delete(sql);
+  statement ??= connection.prepare(sql);
+  kept.set(sql, statement); // most recent last
+  if (kept.size > KEPT_STATEMENTS) forgetStatement(connection, kept.keys().next().value as string);
+  return statement;
+}
+
+// SQLite refuses to close a connection with statements not finalized (SQLITE_BUSY), and Sequelize closes its
+// connections (per transaction in a file, all at the end) without knowing of ours.
+function finalizeBeforeClose(connection: any, kept: Map<string, any>) {
+  const close = connection.close.bind(connection);
+  connection.close = (callback?: (err: Error | null) => void) => {
+    const open = [...kept.values()];
+    kept.clear();
+    let left = open.length;
+    if (!left) return close(callback);
+    for (const statement of open) statement.finalize(() => --left || close(callback));
+    return connection;
+  };
+}
+
+function forgetStatement(connection: any, sql: string) {
+  const kept = statements.get(connection);
+  kept?.get(sql)?.finalize(() => undefined);
+  kept?.delete(sql);
+}
+
 /**
- * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the connection itself: Sequelize
- * would bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
+ * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the connection itself, as a prepared
+ * statement kept for the next call: Sequelize would prepare it anew each time, and bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
  * quadratic for the thousands of parameters of one statement (seconds per sync batch).
  */
 async function runReturning(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
   // outside a transaction: the connection Sequelize itself would use (its "default" one)
   const connection = db.inDialect('sqlite') ? (transaction?.connection ?? (await db.sequelize.connectionManager.getConnection({}))) : undefined;
-  if (typeof connection?.all === 'function') {
+  if (typeof connection?.prepare === 'function') {
+    const statement = preparedOn(connection, sql);
     return new Promise((resolve, reject) =>
-      connection.all(sql, bind, (err: Error | null, rows: Array<{ id: unknown }>) => (err ? reject(Object.assign(err, { sql })) : resolve(rows))),
+      statement.all(bind, (err: Error | null, rows: Array<{ id: unknown }>) => {
+        if (!err) return resolve(rows);
+        forgetStatement(connection, sql);
+        reject(Object.assign(err, { sql }));
+      }),
     );
   }
   let n = 0;

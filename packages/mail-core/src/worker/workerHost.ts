@@ -1,8 +1,8 @@
 /**
  * A worker thread that runs engine work (engineWorker.ts) for the objects of the calling thread that own a part of
  * it ("owners": a sync source, a send transport). Started with the first call, restarted by the next call after
- * it died (each owner opens itself in it again), stopped after the last owner is released. Never holds the
- * process open.
+ * it died (each owner is opened in it again), stopped after the last owner is released. Never holds the process
+ * open.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,10 +35,9 @@ function workerEntry(): { script: string; eval: boolean } {
   return { script: loader, eval: true };
 }
 
-/** What the host needs of an owner: its runtime callbacks, and to be told the worker was lost. */
+/** What the host needs of an owner: the runtime callbacks the worker may ask for. */
 export interface WorkerOwner {
   readonly runtime: RuntimeOptions;
-  lostWorker(): void;
 }
 
 type Pending = { resolve: (value: any) => void; reject: (err: Error) => void };
@@ -52,6 +51,8 @@ export class WorkerHost {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private readonly owners = new Map<number, WorkerOwner>();
+  /** Owners open in the current worker; a new worker starts with none. */
+  private readonly openInWorker = new Set<number>();
 
   /** `role` names the worker in errors: "sync", "send". */
   constructor(private readonly role: string) {}
@@ -60,10 +61,12 @@ export class WorkerHost {
     return this.nextId++;
   }
 
-  /** Registers an owner and opens it in the worker (`open` is the message that does). */
-  open(ownerId: number, owner: WorkerOwner, open: ToWorker) {
+  /** Opens an owner in the worker (`open` is the message that does) unless it is open there already. */
+  ensureOpen(ownerId: number, owner: WorkerOwner, open: ToWorker) {
     this.owners.set(ownerId, owner);
+    if (this.worker && this.openInWorker.has(ownerId)) return;
     this.post(open);
+    this.openInWorker.add(ownerId);
   }
 
   private start(): Worker {
@@ -75,7 +78,7 @@ export class WorkerHost {
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      for (const owner of this.owners.values()) owner.lostWorker();
+      this.openInWorker.clear(); // the next call starts a worker in which each owner opens again
       this.fail(this.lostError(code));
     });
     return worker;
@@ -141,6 +144,7 @@ export class WorkerHost {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000).unref())]);
     }
     this.owners.delete(ownerId);
+    this.openInWorker.delete(ownerId);
     if (this.owners.size || !this.worker) return;
     const worker = this.worker;
     this.worker = undefined;

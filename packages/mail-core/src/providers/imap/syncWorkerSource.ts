@@ -23,7 +23,6 @@ import { syncWorker as host, wireRuntime } from '../../worker/workerHost';
 
 export class SyncWorkerSource implements MailSource {
   private readonly id = host.newId();
-  private opened = false;
   private closed = false;
   private local?: ImapSource;
 
@@ -32,19 +31,13 @@ export class SyncWorkerSource implements MailSource {
     readonly runtime: RuntimeOptions = {},
   ) {}
 
-  lostWorker() {
-    this.opened = false;
-  }
-
   private assertOpen() {
     if (this.closed) throw closedError('source');
   }
 
   private open() {
     this.assertOpen();
-    if (this.opened) return;
-    host.open(this.id, this, { op: 'openSource', ownerId: this.id, config: this.config, runtime: wireRuntime(this.runtime) });
-    this.opened = true;
+    host.ensureOpen(this.id, this, { op: 'openSource', ownerId: this.id, config: this.config, runtime: wireRuntime(this.runtime) });
   }
 
   async listFolders(): Promise<FolderInfo[]> {

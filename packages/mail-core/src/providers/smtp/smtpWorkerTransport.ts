@@ -15,7 +15,6 @@ const crossesThreads = (msg: OutgoingMessage) => !msg.attachments?.some((a) => a
 
 export class SmtpWorkerTransport implements MailTransport {
   private readonly id = host.newId();
-  private opened = false;
   private closed = false;
   private local?: SmtpTransport;
 
@@ -24,15 +23,9 @@ export class SmtpWorkerTransport implements MailTransport {
     readonly runtime: RuntimeOptions = {},
   ) {}
 
-  lostWorker() {
-    this.opened = false;
-  }
-
   private open() {
     if (this.closed) throw closedError('transport');
-    if (this.opened) return;
-    host.open(this.id, this, { op: 'openTransport', ownerId: this.id, config: this.config, runtime: wireRuntime(this.runtime) });
-    this.opened = true;
+    host.ensureOpen(this.id, this, { op: 'openTransport', ownerId: this.id, config: this.config, runtime: wireRuntime(this.runtime) });
   }
 
   async send(msg: OutgoingMessage, opts: SendOptions = {}): Promise<SendResult> {
