@@ -61,6 +61,21 @@ describe('mail accounts: secrets stay on the server', () => {
     expect(res.body.data.secretsSet).toEqual({});
   });
 
+  it('gives concurrent first senders of an account one transport, and a new one after the account changed', async () => {
+    const engine = (t.app.pm.get('@mailbridge/plugin-mail') as any).mail.engine;
+    const Accounts = t.db.getRepository('mailAccounts');
+    const model = await Accounts.findOne({ filterByTk: id });
+    const transports = await Promise.all(Array.from({ length: 8 }, () => engine.transport(model)));
+    expect(new Set(transports).size).toBe(1);
+    await t.agent(token).post('mailAccounts:update', { title: 'Support (changed)' }, { filterByTk: id });
+    const changed = await Accounts.findOne({ filterByTk: id });
+    const [next, again] = await Promise.all([engine.transport(changed), engine.transport(changed)]);
+    expect(next).toBe(again);
+    expect(next).not.toBe(transports[0]);
+    const closed: any = await transports[0].send({ from: { address: 'support@example.test' }, to: [{ address: 'x@example.test' }], subject: 'x' }).catch((e: any) => e);
+    expect(closed.message).toBe('The mail transport is closed.');
+  });
+
   it('rejects an unknown provider and a malformed address', async () => {
     const agent = t.agent(token);
     const bad = await agent.post('mailAccounts:create', { provider: 'pigeon', address: 'a@b.c' });

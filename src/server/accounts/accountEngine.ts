@@ -42,6 +42,8 @@ const FOLDER_LIST_TTL_MS = 10 * 60_000;
 // between polls, so a poll without news costs a STATUS per folder, not a login. Other sources are opened per use.
 export class AccountEngine {
   private cache = new Map<string, CachedEngine>();
+  /** Loads in progress, so concurrent first calls for an account share one entry (and one transport). */
+  private loading = new Map<string, { version: string; entry: Promise<CachedEngine> }>();
 
   constructor(private app: Application) {}
 
@@ -67,13 +69,25 @@ export class AccountEngine {
     const version = String(new Date(model.get('updatedAt')).getTime());
     let cached = this.cache.get(id);
     if (!cached || cached.version !== version) {
-      // secrets and settings change only with updatedAt (the token cache is read by the runtime, not the config)
-      await this.forget(id);
-      const config = await this.config(model);
-      cached = { version, config, runtime: this.runtimeFor(id, config, await this.signInConfig(model)) };
-      this.cache.set(id, cached);
+      let loading = this.loading.get(id);
+      if (loading?.version !== version) {
+        const entry = this.load(id, version, model).finally(() => {
+          if (this.loading.get(id)?.entry === entry) this.loading.delete(id);
+        });
+        this.loading.set(id, (loading = { version, entry }));
+      }
+      cached = await loading.entry;
     }
     return { config: cached.config, cached };
+  }
+
+  // secrets and settings change only with updatedAt (the token cache is read by the runtime, not the config)
+  private async load(id: string, version: string, model: any): Promise<CachedEngine> {
+    await this.forget(id);
+    const config = await this.config(model);
+    const cached = { version, config, runtime: this.runtimeFor(id, config, await this.signInConfig(model)) };
+    this.cache.set(id, cached);
+    return cached;
   }
 
   runtimeFor(accountId: string, config: AccountConfig, signIn?: Ms365DelegatedConfig | null): RuntimeOptions {
