@@ -1,4 +1,4 @@
-import { KeyedSlots, runDrain } from '../../src/server/sending/drainPipeline';
+import { runDrain } from '../../src/server/sending/drainPipeline';
 
 // The flow of an outbox drain, with plain steps: every sent entry reaches its bookkeeping exactly once, whatever
 // the timing of sends, claims and flushes; the outbox itself is tested against a real SMTP server (faults.test.ts).
@@ -91,19 +91,4 @@ test('a failing claim ends the drain with its error once the claimed entries are
   );
   await expect(run).rejects.toThrow('database gone');
   expect(settled.sort()).toEqual([11, 12, 21, 22]);
-});
-
-test('keyed slots let `limit` in per key and the next one in when one leaves', async () => {
-  const slots = new KeyedSlots();
-  const order: string[] = [];
-  const work = async (key: string, name: string) => {
-    const release = await slots.acquire(key, 2);
-    order.push(`+${name}`);
-    await tick(5);
-    order.push(`-${name}`);
-    release();
-  };
-  await Promise.all([work('a', 'a1'), work('a', 'a2'), work('a', 'a3'), work('b', 'b1')]);
-  expect(order.indexOf('+a3')).toBeGreaterThan(Math.min(order.indexOf('-a1'), order.indexOf('-a2')));
-  expect(order.indexOf('+b1')).toBeLessThan(order.indexOf('-a1'));
 });

@@ -54,8 +54,6 @@ export interface SendOptions {
 
 /** Sends mail. One per account; safe to share between concurrent senders. */
 export interface MailTransport {
-  /** Sends this transport takes at once; a sender waits beyond it (Graph: 4 per mailbox). Unset: no limit of its own. */
-  readonly maxInFlight?: number;
   send(msg: OutgoingMessage, opts?: SendOptions): Promise<SendResult>;
   /** Connects and authenticates, then disconnects: "test connection". Throws a MailError. */
   verify(): Promise<void>;

@@ -87,8 +87,9 @@ function forgetStatement(connection: any, sql: string) {
 
 /**
  * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the connection itself, as a prepared
- * statement kept for the next call: Sequelize would prepare it anew each time, and bind the parameters by name ($1 … $n), which SQLite resolves by a linear search per parameter,
- * quadratic for the thousands of parameters of one statement (seconds per sync batch).
+ * statement kept for the next call: Sequelize would prepare it anew each time, and bind the parameters by name
+ * ($1 … $n), which SQLite resolves by a linear search per parameter, quadratic for the thousands of parameters of
+ * one statement (seconds per sync batch).
  */
 async function runReturning(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
   // outside a transaction: the connection Sequelize itself would use (its "default" one)
@@ -110,10 +111,6 @@ async function runReturning(db: any, sql: string, bind: unknown[], transaction: 
   return db.sequelize.query(numbered, { bind, transaction, type: 'SELECT', raw: true });
 }
 
-/**
- * The columns a bulk write sets: the given attributes the model has, then the timestamps it has and the rows do not
- * bring (set to now). `value(row, i)` is column i of a row in the format Sequelize writes.
- */
 const columnSets = new WeakMap<object, Map<string, ReturnType<typeof columnSet>>>();
 
 function columnSet(db: any, model: any, keys: string[], stamps: string[]) {

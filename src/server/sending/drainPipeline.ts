@@ -73,20 +73,3 @@ export async function runDrain<E, R>(steps: DrainSteps<E, R>, opts: { concurrenc
   await settling;
   if (failure) throw failure;
 }
-
-/** At most `limit` at once per key (e.g. Microsoft Graph's 4 concurrent requests per mailbox). */
-export class KeyedSlots {
-  private inUse = new Map<string, number>();
-  private waiting = new Map<string, Array<() => void>>();
-
-  async acquire(key: string, limit: number): Promise<() => void> {
-    while ((this.inUse.get(key) ?? 0) >= limit) {
-      await new Promise<void>((wake) => this.waiting.set(key, [...(this.waiting.get(key) ?? []), wake]));
-    }
-    this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
-    return () => {
-      this.inUse.set(key, this.inUse.get(key)! - 1);
-      this.waiting.get(key)?.shift()?.();
-    };
-  }
-}

@@ -11,7 +11,7 @@ import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { messageRowFromValues } from '../linking/messageRow';
-import { KeyedSlots, runDrain } from './drainPipeline';
+import { runDrain } from './drainPipeline';
 
 export interface RecordRef {
   collection: string;
@@ -50,7 +50,7 @@ const TERMINAL = new Set(['sent', 'failed']);
 const CHUNK = 20;
 /**
  * Mails in flight at once. An SMTP pool queues what its connections cannot take yet, so each connection has its
- * next mail ready; a transport can ask for fewer (Graph: 4 per mailbox).
+ * next mail ready; the Graph client queues beyond its 4 requests per mailbox (graphLimiter.ts).
  */
 const DEFAULT_CONCURRENCY = 8;
 
@@ -198,13 +198,12 @@ export class Outbox {
     // a node that died while sending leaves its entries behind; once their lease is over they wait for a person
     await this.recoverInterrupted();
     const accounts = new AccountLookup(this.app.db);
-    const slots = new KeyedSlots();
     const leases = this.keepLeases();
     try {
       await runDrain<any, SentState | undefined>(
         {
           claim: () => this.claimDue(leases.tokens),
-          send: (entry) => this.sendEntry(entry, accounts, slots),
+          send: (entry) => this.sendEntry(entry, accounts),
           settle: (batch) => this.settle(batch, accounts),
           stopped: () => this.stopped,
         },
@@ -274,7 +273,7 @@ export class Outbox {
       const [entry] = await this.claim([id], leases.tokens);
       if (!entry) return this.model.findByPk(id);
       const accounts = new AccountLookup(this.app.db);
-      await this.settle([{ entry, result: await this.sendEntry(entry, accounts, new KeyedSlots()) }], accounts);
+      await this.settle([{ entry, result: await this.sendEntry(entry, accounts) }], accounts);
       return entry;
     } finally {
       leases.stop();
@@ -302,7 +301,7 @@ export class Outbox {
   }
 
   /** Sends one entry: its new state when it went out (set on the entry, saved with its batch), else undefined. */
-  private async sendEntry(entry: any, accounts: AccountLookup, slots: KeyedSlots): Promise<SentState | undefined> {
+  private async sendEntry(entry: any, accounts: AccountLookup): Promise<SentState | undefined> {
     try {
       const account = await accounts.get(entry.get('accountId'));
       if (!account)
@@ -311,13 +310,7 @@ export class Outbox {
           retryable: false,
         });
       const transport = await this.engine.transport(account);
-      const release = await slots.acquire(String(account.get('id')), transport.maxInFlight ?? Infinity);
-      let result;
-      try {
-        result = await transport.send(toOutgoing(entry.get('message')));
-      } finally {
-        release();
-      }
+      const result = await transport.send(toOutgoing(entry.get('message')));
       const values = {
         state: 'sent',
         providerMessageId: result.providerMessageId,

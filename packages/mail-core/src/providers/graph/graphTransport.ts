@@ -44,8 +44,6 @@ async function load(att: OutgoingAttachment): Promise<LoadedAttachment> {
 const toOutgoing = (a: LoadedAttachment): OutgoingAttachment => ({ filename: a.filename, contentType: a.contentType, content: a.content, ...(a.cid ? { cid: a.cid } : {}) });
 
 export class GraphTransport implements MailTransport {
-  /** Microsoft Graph throttles more than 4 concurrent requests per mailbox. */
-  readonly maxInFlight = 4;
   private readonly account: GraphAccount;
 
   constructor(private readonly config: Ms365Config, runtime: GraphRuntime = {}) {
