@@ -1,6 +1,7 @@
 import { createSource, createSyncSource, MailError, type SyncedMessage } from '@mailbridge/mail-core';
 import { makeMessage, seedMaildir, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
 import { SyncWorkerSource } from '../src/providers/imap/syncWorkerSource';
+import { syncWorker } from '../src/worker/workerHost';
 import { accountFor, ALICE } from './helpers';
 
 // The sync source of a long-running sync fetches and decodes in a worker thread. It must give what the source on
@@ -66,5 +67,16 @@ describe('IMAP sync in a worker thread', () => {
     expect(batches).toBeLessThan(12);
     await source.close();
     await expect(source.listFolders()).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+  }, 60_000);
+
+  it('answers a call for a source it does not hold with an error, and goes on serving the others', async () => {
+    const source = createSyncSource(accountFor(dc));
+    try {
+      expect((await source.listFolders()).map((f) => f.path)).toContain('INBOX');
+      await expect(syncWorker.call({ op: 'listFolders', id: syncWorker.newId(), ownerId: 987654 })).rejects.toThrow(/nothing open as 987654/);
+      expect((await source.listFolders()).map((f) => f.path)).toContain('INBOX');
+    } finally {
+      await source.close();
+    }
   }, 60_000);
 });

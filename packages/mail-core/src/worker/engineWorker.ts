@@ -34,7 +34,8 @@ function runtimeFor(ownerId: number, wire: WireRuntime): RuntimeOptions {
 }
 
 function answer(id: number, work: () => Promise<unknown>) {
-  work().then(
+  // a synchronous throw (nothing open under that id) answers as an error too, instead of ending the worker
+  Promise.resolve().then(work).then(
     (value) => port.postMessage({ type: 'result', id, value }),
     (err) => port.postMessage({ type: 'result', id, error: errorToWire(err) }),
   );

@@ -177,6 +177,7 @@ export function messageIdsOf(value: string | undefined): string[] {
 
 function decodeHeaderValue(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  if (!value.includes('=?')) return value.trim();
   try {
     return libmime.decodeWords(value).trim();
   } catch {

@@ -35,8 +35,9 @@ function splitEntity(source: Buffer, start: number, end: number): { headerEnd: n
   if (source[start] === CR && source[start + 1] === LF) return split(start, start + 2);
   let at = source.indexOf('\n\r\n', start);
   const crlf = at >= 0 && at < end ? at : -1;
-  at = source.indexOf('\n\n', start);
-  const lf = at >= 0 && at < end ? at : -1;
+  // a bare-LF header end can only come before the CRLF one (a CRLF mail has none: do not scan all of it)
+  at = source.subarray(start, crlf >= 0 ? crlf + 2 : end).indexOf('\n\n');
+  const lf = at >= 0 ? start + at : -1;
   if (crlf < 0 && lf < 0) return split(end, end);
   if (lf >= 0 && (crlf < 0 || lf < crlf)) return split(lf + 1, lf + 2);
   return split(crlf + 1, crlf + 3);

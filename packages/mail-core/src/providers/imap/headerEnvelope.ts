@@ -1,0 +1,53 @@
+/**
+ * The fields IMAP ENVELOPE gives, read from a message's own header block instead: for mail read from its source,
+ * which holds the header anyway. The shape is imapflow's (names decoded, groups flattened to their members), so
+ * envelopeFields() treats both alike.
+ */
+import type { MessageAddressObject, MessageEnvelopeObject } from 'imapflow';
+import libmime from 'libmime';
+import addressparser from 'nodemailer/lib/addressparser';
+
+function decoded(value: string): string {
+  if (!value.includes('=?')) return value;
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
+}
+
+function addressesOf(value: string | undefined): MessageAddressObject[] | undefined {
+  if (!value) return undefined;
+  const out: MessageAddressObject[] = [];
+  for (const entry of addressparser(value, { flatten: true })) {
+    if (!entry.address) continue;
+    out.push({ name: decoded(entry.name ?? ''), address: entry.address });
+  }
+  return out.length ? out : undefined;
+}
+
+/** ENVELOPE from the header fields (lower-cased name → unfolded value), as imapflow would have parsed it. */
+export function envelopeOfFields(fields: Map<string, string>): MessageEnvelopeObject {
+  const envelope: MessageEnvelopeObject = {};
+  const date = fields.get('date');
+  if (date) envelope.date = new Date(date);
+  const subject = fields.get('subject');
+  if (subject) envelope.subject = decoded(subject);
+  const lists = [
+    ['from', 'from'],
+    ['sender', 'sender'],
+    ['replyTo', 'reply-to'],
+    ['to', 'to'],
+    ['cc', 'cc'],
+    ['bcc', 'bcc'],
+  ] as const;
+  for (const [key, header] of lists) {
+    const list = addressesOf(fields.get(header));
+    if (list) envelope[key] = list;
+  }
+  const messageId = fields.get('message-id');
+  if (messageId) envelope.messageId = messageId;
+  const inReplyTo = fields.get('in-reply-to');
+  if (inReplyTo) envelope.inReplyTo = inReplyTo;
+  return envelope;
+}
