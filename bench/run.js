@@ -28,10 +28,28 @@ const workspaceSources = {
   },
 };
 
+// The mail worker thread's entry, compiled next to the benches' bundles, where mail-core's workerHost looks first:
+// the worker then starts from JavaScript as in the built plugin (from TypeScript it would compile every file it
+// loads with esbuild first, a quarter of a second the product does not spend).
+const WORKER_ENTRY = path.join(TMP, 'engineWorker.js');
+
 async function bundle(name) {
   const esbuild = require('esbuild');
   fs.mkdirSync(TMP, { recursive: true });
   const outfile = path.join(TMP, `${name}-${process.pid}-${Date.now()}.js`);
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'packages/mail-core/src/worker/engineWorker.ts')],
+    outfile: WORKER_ENTRY,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    tsconfig: path.join(ROOT, 'tsconfig.json'),
+    sourcemap: 'linked',
+    keepNames: true,
+    logLevel: 'warning',
+  });
   await esbuild.build({
     entryPoints: [path.join(__dirname, `${name}.ts`)],
     outfile,
@@ -103,7 +121,7 @@ async function main() {
       }
     }
     if (!process.env.BENCH_KEEP) {
-      for (const f of [file, `${file}.map`]) fs.rmSync(f, { force: true });
+      for (const f of [file, `${file}.map`, WORKER_ENTRY, `${WORKER_ENTRY}.map`]) fs.rmSync(f, { force: true });
     }
     if (code !== 0) failed.push(name);
   }

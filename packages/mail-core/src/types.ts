@@ -176,6 +176,8 @@ export interface SyncOptions {
   initialWindowDays?: number;
   /** Messages per batch (default 500). */
   batchSize?: number;
+  /** Messages in the first batch (IMAP; default batchSize): a small one lets the caller start storing sooner. */
+  firstBatchSize?: number;
   signal?: AbortSignal;
 }
 

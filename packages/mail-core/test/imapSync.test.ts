@@ -46,6 +46,15 @@ async function maildirFiles(user: string): Promise<string[]> {
 const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `<test-${i + from}@mailbridge.test>`);
 
 describe('IMAP sync', () => {
+  it('a smaller first batch, then batches of batchSize: every message once, in order', async () => {
+    const user = await freshUser();
+    await seedMaildir(dc, user.user, 'INBOX', Array.from({ length: 250 }, (_, i) => makeMessage(i)));
+    const store = new FolderStore();
+    const batches = await store.sync(sourceFor(user), 'INBOX', { batchSize: 100, firstBatchSize: 30 });
+    expect(batches.map((b) => b.added.length)).toEqual([30, 100, 100, 20]);
+    expect(merged(batches).added.map((m) => Number(m.providerId))).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+  });
+
   it('initial sync of 1,000 messages: every message once, in batches, with a final cursor', async () => {
     const user = await freshUser();
     await seedMaildir(dc, user.user, 'INBOX', Array.from({ length: 1000 }, (_, i) => makeMessage(i)));

@@ -31,9 +31,12 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MailError('ABORTED', 'The sync was cancelled.');
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
+/** Runs of `size`, the first one of `first` when that is smaller. */
+function chunks<T>(items: T[], size: number, first = size): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  const head = Math.max(1, Math.min(first, size));
+  if (head < size && items.length > head) out.push(items.slice(0, head));
+  for (let i = out.length ? head : 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
@@ -163,7 +166,7 @@ export async function* syncImapFolder(connection: ImapFlow | ImapClientHandle, f
       if (!found.length) await c.mailboxClose();
       return found;
     });
-    const parts = chunks(newUids, batchSize);
+    const parts = chunks(newUids, batchSize, opts.firstBatchSize);
 
     for (let i = 0; i < parts.length; i++) {
       throwIfAborted(opts.signal);
