@@ -15,6 +15,7 @@ const users = {
   down: { user: 'down@example.test', password: 'pw-down-4' },
   lease: { user: 'lease@example.test', password: 'pw-lease-5' },
   sender: { user: 'sender@example.test', password: 'pw-sender-6' },
+  health: { user: 'health@example.test', password: 'pw-health-8' },
 };
 
 describe('faults: dovecot, the SMTP sink and a node dying in the middle of the work', () => {
@@ -246,6 +247,50 @@ describe('faults: dovecot, the SMTP sink and a node dying in the middle of the w
     expect(new Set(all.map((e) => e.messageId))).toEqual(new Set(byId.keys()));
     expect(all.filter((e) => e.attempts === 2)).toHaveLength(50 - accepted);
     await sink.close();
+  });
+
+  it('a send-only account shows a wrong password as its error, and its health again once sends succeed (one write per drain)', async () => {
+    const sink = await startSmtpSink({ users: [users.health] });
+    const res = await t.agent(admin).post('mailAccounts:create', {
+      title: 'health',
+      provider: 'smtp',
+      address: users.health.user,
+      settings: { smtp: { host: '127.0.0.1', port: sink.port, security: 'none' } },
+      secrets: { password: 'not-the-password' },
+    });
+    const id = String(res.body.data.id);
+    const enqueue = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          mail.outbox.enqueue({ accountId: id, message: { from: { address: users.health.user }, to: [{ address: `h${i}@example.test` }], subject: `Health ${i}`, text: 'x' } }),
+        ),
+      );
+    try {
+      await enqueue(2);
+      await mail.outbox.drain();
+      expect(await account(id)).toMatchObject({ status: 'error' });
+      expect((await account(id)).lastError).toMatch(/password|authenticat/i);
+
+      const updated = await t.agent(admin).post('mailAccounts:update', { secrets: { password: users.health.password } }, { filterByTk: id });
+      expect(updated.status).toBe(200);
+      const accountWrites: string[] = [];
+      const count = (_options: any, query: any) => {
+        if (/^UPDATE\s+\S*mail_?accounts/i.test(query.sql ?? '')) accountWrites.push(query.sql);
+      };
+      t.db.sequelize.addHook('afterQuery', 'count-account-writes', count);
+      try {
+        await enqueue(45); // three chunks of the drain
+        await mail.outbox.drain();
+      } finally {
+        t.db.sequelize.removeHook('afterQuery', 'count-account-writes');
+      }
+      expect(sink.received).toHaveLength(45);
+      expect(await account(id)).toMatchObject({ status: 'ok', lastError: null, consecutiveFailures: 0 });
+      expect((await account(id)).lastSuccessAt).toBeTruthy();
+      expect(accountWrites).toHaveLength(1);
+    } finally {
+      await sink.close();
+    }
   });
 
   it('a sync lease left by a dead node blocks until it expires, then another sync takes over', async () => {

@@ -55,9 +55,13 @@ const CHUNK = 20;
 const DEFAULT_CONCURRENCY = 8;
 
 // The account rows and Sent folders a drain needs, read once per drain instead of once per mail.
+/** A send-only account's "ok" after a successful send is written again after this long at the earliest. */
+const SEND_OK_MARK_MS = 30_000;
+
 class AccountLookup {
   private accounts = new Map<string, Promise<any>>();
   private sentFolders = new Map<string, Promise<string>>();
+  private markedOk = new Map<string, number>();
 
   constructor(private db: any) {}
 
@@ -78,6 +82,19 @@ class AccountLookup {
       );
     }
     return this.sentFolders.get(accountId)!;
+  }
+
+  /** Whether "sent fine" is news for the account: not already written by this drain in the last SEND_OK_MARK_MS. */
+  okIsNews(accountId: string): boolean {
+    const at = this.markedOk.get(accountId);
+    if (at !== undefined && Date.now() - at < SEND_OK_MARK_MS) return false;
+    this.markedOk.set(accountId, Date.now());
+    return true;
+  }
+
+  /** After a failure is written, the next success is news again. */
+  forgetOk(accountId: string) {
+    this.markedOk.delete(accountId);
   }
 }
 
@@ -343,7 +360,7 @@ export class Outbox {
     for (const [accountId, ofAccount] of groupBy(entries, (e) => String(e.get('accountId')))) {
       const account = await accounts.get(accountId);
       if (!account) continue;
-      if (!canReceive(account.get('provider'))) await this.markSendOnlyAccount(account, ofAccount);
+      if (!canReceive(account.get('provider'))) await this.markSendOnlyAccount(account, ofAccount, accounts);
       const sent = ofAccount.filter((e) => e.get('state') === 'sent');
       // The mail is out: a failure from here on must not put it back in the queue.
       if (sent.length) {
@@ -354,11 +371,15 @@ export class Outbox {
     }
   }
 
-  // A send-only account has no sync to tell its health: the outcome of its last send does.
-  private async markSendOnlyAccount(account: any, entries: any[]) {
+  // A send-only account has no sync to tell its health: the outcome of its last send does. A drain writes "ok"
+  // once (and again after a failure or half a minute), not per chunk of 20.
+  private async markSendOnlyAccount(account: any, entries: any[], accounts: AccountLookup) {
     const entry = entries[entries.length - 1];
     const sent = entry.get('state') === 'sent';
+    const accountId = String(account.get('id'));
     if (!sent && entry.get('errorCode') !== 'AUTH_FAILED') return;
+    if (sent && !accounts.okIsNews(accountId)) return;
+    if (!sent) accounts.forgetOk(accountId);
     await this.app.db
       .getModel('mailAccounts')
       .update(
