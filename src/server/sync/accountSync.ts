@@ -29,7 +29,8 @@ export interface SyncServiceOptions {
 }
 
 const DEFAULT_FOLDERS = ['inbox', 'sent'];
-const FIRST_BATCH_SIZE = 100;
+/** The first batch of a folder's sync: its rows are stored while the rest of a full batch is fetched. */
+export const FIRST_BATCH_SIZE = 100;
 
 export function foldersToSync(all: FolderInfo[], configured?: string[]): FolderInfo[] {
   if (configured && configured.length) return all.filter((f) => configured.includes(f.path));
@@ -168,7 +169,6 @@ export class SyncService {
     const batches = source.syncFolder(folder.path, cursor, {
       initialWindowDays: sync.initialWindowDays,
       batchSize: sync.batchSize,
-      // the first rows are stored while the rest of the first 500 is fetched
       firstBatchSize: FIRST_BATCH_SIZE,
       signal: watchdog.signal,
       knownIds: (ids) => knownProviderIds(this.app.db, accountId, folder.path, ids),
