@@ -1,8 +1,11 @@
+import net from 'node:net';
 import { Readable } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { simpleParser } from 'mailparser';
 import { createSendTransport, createTransport, MailError, type OutgoingMessage, type SmtpOnlyAccountConfig } from '@mailbridge/mail-core';
 import { startSmtpSink, type SmtpSink } from '@mailbridge/mail-testkit';
 import { SmtpWorkerTransport } from '../src/providers/smtp/smtpWorkerTransport';
+import { sendWorker } from '../src/worker/workerHost';
 
 // The kept transport of an SMTP account builds and sends its mail in a worker thread. What arrives must be what
 // the transport on the calling thread sends, and its errors must cross as the same MailError.
@@ -124,3 +127,46 @@ test('a header with a line break is refused in the worker, nothing is sent', asy
   }
   expect(sink.received.length).toBe(before);
 });
+
+test('a send worker that dies mid-send fails that send as not retryable (it may have gone out), and the next send starts a new worker', async () => {
+  // an SMTP server that greets and then never answers: the send stays in flight in the worker
+  const silent = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.write('220 silent.example.test ESMTP\r\n');
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const stuck = createSendTransport({ ...account(), smtp: { host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port, security: 'none' } });
+  const working = createSendTransport(account());
+  try {
+    const inFlight = stuck.send(message('Never answered'));
+    const outcome = inFlight.then(
+      () => undefined,
+      (err) => err,
+    );
+    const worker = await until(() => (sendWorker as any).worker as Worker | undefined);
+    await new Promise((r) => setTimeout(r, 300)); // connected and waiting for the EHLO answer
+    await worker.terminate();
+    const err = await outcome;
+    expect(err).toBeInstanceOf(MailError);
+    expect(err).toMatchObject({ code: 'CONNECTION_LOST', retryable: false });
+    expect(err.hint).toMatch(/check with the recipient/);
+
+    const sent = await working.send(message('After the worker died'));
+    expect((await received(sent.messageId)).parsed.subject).toBe('After the worker died');
+    expect((sendWorker as any).worker).not.toBe(worker);
+  } finally {
+    await stuck.close();
+    await working.close();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
+async function until<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
