@@ -78,6 +78,7 @@ function corpus(): Array<[string, Buffer]> {
       'Content-Transfer-Encoding: 8bit',
       '', 'Grüße')],
     ['no From, Date or Message-ID', lines('To: alice@example.test', 'Subject: bare', '', 'bare')],
+    ['addresses without a domain', lines('From: root', 'To: alice, bob@example.test, <carol>', 'Subject: local parts', 'Message-ID: <case-27@example.test>', '', 'local')],
     ['empty parts and a part without headers', lines(...head(22, ['Content-Type: multipart/mixed; boundary=e']), '', '--e', '', 'no headers here', '--e', 'Content-Type: text/plain', '', '', '--e--', '')],
   ];
 }

@@ -20,8 +20,9 @@ function addressesOf(value: string | undefined): MessageAddressObject[] | undefi
   if (!value) return undefined;
   const out: MessageAddressObject[] = [];
   for (const entry of addressparser(value, { flatten: true })) {
-    if (!entry.address) continue;
-    out.push({ name: decoded(entry.name ?? ''), address: entry.address });
+    if (entry.address) out.push({ name: decoded(entry.name ?? ''), address: entry.address });
+    // a bare local part ("postmaster", "<root>"): addressparser reads it as a name, IMAP servers as an address
+    else if (entry.name && !/\s/.test(entry.name)) out.push({ name: '', address: entry.name });
   }
   return out.length ? out : undefined;
 }

@@ -200,8 +200,11 @@ export function headersOfInterest(fields: Map<string, string>): HeadersOfInteres
   return out;
 }
 
+/** dovecot's ENVELOPE stands in this for a missing domain ("To: alice"); the header itself has just the local part. */
+const MISSING_DOMAIN = /@MISSING_DOMAIN$/;
+
 function addressOf(a: MessageAddressObject | undefined): SyncedAddress | undefined {
-  const address = a?.address?.trim();
+  const address = a?.address?.trim().replace(MISSING_DOMAIN, '');
   if (!address) return undefined;
   const name = a?.name?.trim();
   return name ? { name, address } : { address };
