@@ -124,7 +124,12 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     page.setDefaultTimeout(90000);
     await signInThroughForm(page, app.url);
     await page.goto(`${app.url}/admin/settings/mail`);
+    // as in the first test: the list first, so that its loading does not re-render the drawer under the click
+    // (seen once in CI on a busy machine: the card was clicked, the form never came)
+    await page.getByTestId('mail-accounts-table').waitFor({ timeout: 60000 });
     await page.getByTestId('add-account').click();
+    await page.getByTestId('provider-picker').waitFor();
+    await settled(page, '.ant-drawer-content-wrapper');
     await page.getByTestId('provider-card-smtp-imap').click();
     await page.getByTestId('account-form').waitFor();
     await page.locator('#secrets_password').waitFor();
