@@ -54,10 +54,10 @@ const CHUNK = 20;
  */
 const DEFAULT_CONCURRENCY = 8;
 
-// The account rows and Sent folders a drain needs, read once per drain instead of once per mail.
 /** A send-only account's "ok" after a successful send is written again after this long at the earliest. */
 const SEND_OK_MARK_MS = 30_000;
 
+// The account rows and Sent folders a drain needs, read once per drain instead of once per mail.
 class AccountLookup {
   private accounts = new Map<string, Promise<any>>();
   private sentFolders = new Map<string, Promise<string>>();

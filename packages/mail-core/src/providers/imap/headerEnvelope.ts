@@ -4,23 +4,14 @@
  * envelopeFields() treats both alike.
  */
 import type { MessageAddressObject, MessageEnvelopeObject } from 'imapflow';
-import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
-
-function decoded(value: string): string {
-  if (!value.includes('=?')) return value;
-  try {
-    return libmime.decodeWords(value);
-  } catch {
-    return value;
-  }
-}
+import { decodedWords } from './imapParse';
 
 function addressesOf(value: string | undefined): MessageAddressObject[] | undefined {
   if (!value) return undefined;
   const out: MessageAddressObject[] = [];
   for (const entry of addressparser(value, { flatten: true })) {
-    if (entry.address) out.push({ name: decoded(entry.name ?? ''), address: entry.address });
+    if (entry.address) out.push({ name: decodedWords(entry.name ?? ''), address: entry.address });
     // a bare local part ("postmaster", "<root>"): addressparser reads it as a name, IMAP servers as an address
     else if (entry.name && !/\s/.test(entry.name)) out.push({ name: '', address: entry.name });
   }
@@ -33,7 +24,7 @@ export function envelopeOfFields(fields: Map<string, string>): MessageEnvelopeOb
   const date = fields.get('date');
   if (date) envelope.date = new Date(date);
   const subject = fields.get('subject');
-  if (subject) envelope.subject = decoded(subject);
+  if (subject) envelope.subject = decodedWords(subject);
   const lists = [
     ['from', 'from'],
     ['sender', 'sender'],

@@ -175,14 +175,18 @@ export function messageIdsOf(value: string | undefined): string[] {
     .map((v) => `<${v.replace(/^<|>$/g, '')}>`);
 }
 
-function decodeHeaderValue(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (!value.includes('=?')) return value.trim();
+/** RFC 2047 encoded words decoded; a value without any, or one that does not decode, as it is. */
+export function decodedWords(value: string): string {
+  if (!value.includes('=?')) return value;
   try {
-    return libmime.decodeWords(value).trim();
+    return libmime.decodeWords(value);
   } catch {
-    return value.trim();
+    return value;
   }
+}
+
+function decodeHeaderValue(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : decodedWords(value).trim();
 }
 
 export function headersOfInterest(fields: Map<string, string>): HeadersOfInterest {
