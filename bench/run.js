@@ -28,10 +28,10 @@ const workspaceSources = {
   },
 };
 
-// The mail worker thread's entry, compiled next to the benches' bundles, where mail-core's workerHost looks first:
+// The mail worker thread's entry, compiled next to each bench's bundle, where mail-core's workerHost looks first:
 // the worker then starts from JavaScript as in the built plugin (from TypeScript it would compile every file it
 // loads with esbuild first, a quarter of a second the product does not spend).
-const WORKER_ENTRY = path.join(TMP, 'engineWorker.js');
+const workerEntryBeside = (outfile) => path.join(path.dirname(outfile), 'engineWorker.js');
 
 /** One file for node: our TypeScript bundled, node_modules left to require(). */
 function buildFor(entry, outfile, extra = {}) {
@@ -54,7 +54,7 @@ function buildFor(entry, outfile, extra = {}) {
 async function bundle(name) {
   fs.mkdirSync(TMP, { recursive: true });
   const outfile = path.join(TMP, `${name}-${process.pid}-${Date.now()}.js`);
-  await buildFor(path.join(ROOT, 'packages/mail-core/src/worker/engineWorker.ts'), WORKER_ENTRY);
+  await buildFor(path.join(ROOT, 'packages/mail-core/src/worker/engineWorker.ts'), workerEntryBeside(outfile));
   await buildFor(path.join(__dirname, `${name}.ts`), outfile, { plugins: [workspaceSources] });
   return outfile;
 }
@@ -64,6 +64,7 @@ function runNode(file, name) {
   // and mapping those stacks would make the product look slower than it is (BENCH_SOURCE_MAPS=1 turns it on)
   const flags = ['--max-old-space-size=6144'];
   if (process.env.BENCH_SOURCE_MAPS) flags.push('--enable-source-maps');
+  if (process.env.BENCH_NODE_FLAGS) flags.push(...process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean));
   let profDir;
   if (process.env.BENCH_PROFILE) {
     profDir = path.join(TMP, `prof-${name}-${Date.now()}`);
@@ -113,7 +114,8 @@ async function main() {
       }
     }
     if (!process.env.BENCH_KEEP) {
-      for (const f of [file, `${file}.map`, WORKER_ENTRY, `${WORKER_ENTRY}.map`]) fs.rmSync(f, { force: true });
+      const worker = workerEntryBeside(file);
+      for (const f of [file, `${file}.map`, worker, `${worker}.map`]) fs.rmSync(f, { force: true });
     }
     if (code !== 0) failed.push(name);
   }

@@ -1,6 +1,7 @@
 import type { MessageStructureObject } from 'imapflow';
 import { decodeTextPart, planBody } from '@mailbridge/mail-core';
 import { messageIdsOf, parseHeaderBlock, snippetOf } from '../src/providers/imap/imapParse';
+import { addressesOf, parsedAddresses } from '../src/providers/imap/headerEnvelope';
 
 const leaf = (part: string, type: string, extra: Partial<MessageStructureObject> = {}): MessageStructureObject => ({ part, type, size: 100, ...extra });
 
@@ -48,6 +49,12 @@ describe('decoding text parts', () => {
   it('format=flowed is unwrapped', () => {
     expect(decodeTextPart(Buffer.from('a soft \r\nbreak\r\nhard'), leaf('1', 'text/plain', { parameters: { charset: 'utf-8', format: 'flowed' } }))).toBe('a soft break\nhard');
   });
+
+  it('line ends become \\n: CRLF, a lone CR and LF alike', () => {
+    const plain = leaf('1', 'text/plain', { parameters: { charset: 'utf-8' } });
+    expect(decodeTextPart(Buffer.from('eins\r\nzwei\rdrei\nvier\r\n\r\n'), plain)).toBe('eins\nzwei\ndrei\nvier\n\n');
+    expect(decodeTextPart(Buffer.from('\r\r\n'), plain)).toBe('\n\n');
+  });
   it('html without charset parameter takes the meta charset', () => {
     const html = Buffer.concat([Buffer.from('<meta charset="windows-1252"><p>'), Buffer.from([0x80, 0xe4]), Buffer.from('</p>')]);
     expect(decodeTextPart(html, leaf('1', 'text/html'))).toBe('<meta charset="windows-1252"><p>€ä</p>');
@@ -70,5 +77,39 @@ describe('header helpers', () => {
     expect(snippetOf('  Hallo\r\n\r\n  Welt  ', undefined)).toBe('Hallo Welt');
     expect(snippetOf('x'.repeat(500), undefined)).toHaveLength(200);
     expect(snippetOf(undefined, '<style>p{}</style><p>Hallo&nbsp;<b>Welt</b> &amp; Co</p>')).toBe('Hallo Welt & Co');
+  });
+});
+
+describe('addresses read from a header field', () => {
+  // The plain forms are read without addressparser; they must come out exactly as addressparser reads them.
+  const plainForms = [
+    'anna@example.de',
+    ' anna@example.de ',
+    '<anna@example.de>',
+    'Anna Berg <anna@example.de>',
+    'Anna   Berg<anna@example.de>  ',
+    'Anna\tBerg <anna@example.de>',
+    'Dr. A. Berg-Müller <a.berg+rechnung@sub.example.de>',
+    "Anna O'Neil <ONEIL@EXAMPLE.COM>",
+    'Jürgen Köhler <j@k.example>',
+    '=?utf-8?Q?K=C3=B6hler?= <j@k.example>',
+    '=?utf-8?B?SsO8cmdlbg==?= =?utf-8?Q?_K=C3=B6hler?= <j@k.example>',
+    'Anna! #$% <a@b.example>',
+    'a@b',
+  ];
+  it.each(plainForms)('%s: as addressparser reads it', (value) => {
+    expect(addressesOf(value)).toEqual(parsedAddresses(value));
+  });
+
+  // What the plain reading must leave to addressparser, and what addressparser makes of it.
+  it.each([
+    ['"Berg, Anna" <anna@example.de>', [{ name: 'Berg, Anna', address: 'anna@example.de' }]],
+    ['anna@example.de, bernd@example.de', [{ name: '', address: 'anna@example.de' }, { name: '', address: 'bernd@example.de' }]],
+    ['Team: anna@example.de, bernd@example.de;', [{ name: '', address: 'anna@example.de' }, { name: '', address: 'bernd@example.de' }]],
+    ['anna@example.de (Anna Berg)', [{ name: 'Anna Berg', address: 'anna@example.de' }]],
+    ['Anna <anna@example.de> trailing', [{ name: 'Anna trailing', address: 'anna@example.de' }]],
+    ['root', [{ name: '', address: 'root' }]],
+  ])('%s', (value, expected) => {
+    expect(addressesOf(value)).toEqual(expected);
   });
 });

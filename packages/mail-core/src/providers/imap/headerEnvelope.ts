@@ -7,8 +7,27 @@ import type { MessageAddressObject, MessageEnvelopeObject } from 'imapflow';
 import addressparser from 'nodemailer/lib/addressparser';
 import { decodedWords } from './imapParse';
 
-function addressesOf(value: string | undefined): MessageAddressObject[] | undefined {
+// One address, with or without a display name, and nothing in it that needs addressparser's tokenizer (quotes,
+// comments, groups, lists, escapes, domain literals): most From and To fields. Read the way addressparser reads it.
+const ATOMS = String.raw`[^\s"(),:;<>@[\]\\]+`;
+const NAMED_ADDRESS = new RegExp(String.raw`^\s*([^"(),:;<>@[\]\\]*?)\s*<(${ATOMS}@${ATOMS})>\s*$`);
+const BARE_ADDRESS = new RegExp(String.raw`^\s*(${ATOMS}@${ATOMS})\s*$`);
+
+function plainAddress(value: string): MessageAddressObject | undefined {
+  const named = NAMED_ADDRESS.exec(value);
+  if (named) return { name: decodedWords(named[1]), address: named[2] };
+  const bare = BARE_ADDRESS.exec(value);
+  return bare ? { name: '', address: bare[1] } : undefined;
+}
+
+export function addressesOf(value: string | undefined): MessageAddressObject[] | undefined {
   if (!value) return undefined;
+  const plain = plainAddress(value);
+  return plain ? [plain] : parsedAddresses(value);
+}
+
+/** Every address of a field value, through addressparser; undefined when there is none. */
+export function parsedAddresses(value: string): MessageAddressObject[] | undefined {
   const out: MessageAddressObject[] = [];
   for (const entry of addressparser(value, { flatten: true })) {
     if (entry.address) out.push({ name: decodedWords(entry.name ?? ''), address: entry.address });

@@ -146,8 +146,14 @@ export function decodeTextPart(raw: Buffer, node: MessageStructureObject, alread
   if ((node.parameters?.format ?? '').toLowerCase() === 'flowed') {
     text = libmime.decodeFlowed(text, (node.parameters?.delsp ?? '').toLowerCase() === 'yes');
   }
-  // line ends as mailparser gives them: \n
-  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+  return unixLineEnds(text);
+}
+
+/** Line ends as mailparser gives them: \n (a string split is a fraction of the cost of a RegExp replace). */
+function unixLineEnds(text: string): string {
+  if (!text.includes('\r')) return text;
+  const crlf = text.split('\r\n').join('\n');
+  return crlf.includes('\r') ? crlf.split('\r').join('\n') : crlf;
 }
 
 /** Parses a header block (as fetched with HEADER.FIELDS) into lower-cased name → unfolded value. */
