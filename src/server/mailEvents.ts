@@ -13,6 +13,8 @@ export interface MessagesStoredEvent {
   initial: boolean;
   /** For sent mail: the outbox entry it came from (carries the record it was sent from, if any). */
   outboxEntry?: any;
+  /** The account row as the sync or the drain read it when it began, when it has it (saves reading it again). */
+  account?: any;
 }
 
 type Listener = (event: MessagesStoredEvent) => Promise<void> | void;

@@ -6,7 +6,7 @@
 
 /** Bound parameters per INSERT, below SQLite's limit (32766) and PostgreSQL's (65535). */
 const MAX_PARAMETERS = 30_000;
-/** Per UPDATE, which goes through Sequelize's named parameters (see runReturning): kept small. */
+/** Per UPDATE: each row binds its id twice and every value once, so a chunk stays short. */
 const MAX_UPDATE_PARAMETERS = 2_000;
 
 type Converter = (value: unknown) => unknown;
@@ -86,12 +86,13 @@ function forgetStatement(connection: any, sql: string) {
 }
 
 /**
- * Runs an INSERT … RETURNING with positional parameters. On SQLite it goes to the connection itself, as a prepared
- * statement kept for the next call: Sequelize would prepare it anew each time, and bind the parameters by name
- * ($1 … $n), which SQLite resolves by a linear search per parameter, quadratic for the thousands of parameters of
- * one statement (seconds per sync batch).
+ * Runs a statement with positional parameters (`?`) and answers its rows (those of RETURNING, if any). On SQLite it
+ * goes to the connection itself, as a prepared statement kept for the next call: Sequelize would prepare it anew
+ * each time, rewrite the SQL for its bind parameters with regular expressions, and bind them by name ($1 … $n),
+ * which SQLite resolves by a linear search per parameter, quadratic for the thousands of parameters of one
+ * statement (seconds per sync batch).
  */
-async function runReturning(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
+async function runPositional(db: any, sql: string, bind: unknown[], transaction: any): Promise<Array<{ id: unknown }>> {
   // outside a transaction: the connection Sequelize itself would use (its "default" one)
   const connection = db.inDialect('sqlite') ? (transaction?.connection ?? (await db.sequelize.connectionManager.getConnection({}))) : undefined;
   if (typeof connection?.prepare === 'function') {
@@ -107,7 +108,7 @@ async function runReturning(db: any, sql: string, bind: unknown[], transaction: 
   let n = 0;
   // Sequelize's SQLite driver runs a statement that begins with INSERT without reading its rows; the leading
   // comment makes it read them (RETURNING) like a SELECT
-  const numbered = `/* insertRows */ ${sql.replace(/\?/g, () => `$${++n}`)}`;
+  const numbered = `/* bulkWrite */ ${sql.replace(/\?/g, () => `$${++n}`)}`;
   return db.sequelize.query(numbered, { bind, transaction, type: 'SELECT', raw: true });
 }
 
@@ -170,7 +171,7 @@ export async function insertRows(db: any, collection: string, rows: Array<Record
     const bind: unknown[] = [];
     for (const row of chunk) all.forEach((_, i) => bind.push(value(row, i)));
     const sql = `INSERT INTO ${table} (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} RETURNING ${idColumn} AS id`;
-    const returned = await runReturning(db, sql, bind, transaction);
+    const returned = await runPositional(db, sql, bind, transaction);
     if (returned.length !== chunk.length) throw new Error(`INSERT into ${collection} returned ${returned.length} ids for ${chunk.length} rows.`);
     // ids come from one counter, in the order the VALUES are inserted; RETURNING itself promises no order
     ids.push(...returned.map((r) => BigInt(r.id as string)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String));
@@ -193,13 +194,13 @@ export async function updateRows(db: any, collection: string, rows: Array<{ id: 
     const bind: unknown[] = [];
     const mark = (v: unknown, cast?: string) => {
       bind.push(v);
-      return cast ? `CAST($${bind.length} AS ${cast})` : `$${bind.length}`;
+      return cast ? `CAST(? AS ${cast})` : '?';
     };
     const sets = all.map((name, i) => {
       const cases = chunk.map((row) => `WHEN ${mark(row.id, idCast)} THEN ${mark(value(row.values, i), castOf(name))}`);
       return `${quote(name)} = CASE ${idColumn} ${cases.join(' ')} END`;
     });
     const ids = chunk.map((row) => mark(row.id, idCast)).join(', ');
-    await db.sequelize.query(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${idColumn} IN (${ids})`, { bind, transaction, type: 'UPDATE' });
+    await runPositional(db, `UPDATE ${table} SET ${sets.join(', ')} WHERE ${idColumn} IN (${ids})`, bind, transaction);
   }
 }

@@ -56,7 +56,7 @@ export class LinkingService {
   }
 
   private async process(event: MessagesStoredEvent) {
-    const account = await this.db.getModel('mailAccounts').findByPk(event.accountId);
+    const account = event.account ?? (await this.db.getModel('mailAccounts').findByPk(event.accountId));
     if (!account) return;
     const settings = readLinkingSettings(account.get('settings'));
     const rows = event.rows ?? (await loadMessageRows(this.db, event.messageIds.map(String)));

@@ -451,7 +451,7 @@ export class Outbox {
     });
     // Linking needs the entry of a mail sent from a record; the others go together.
     const plain = stored.filter((_, i) => !entries[i].get('link'));
-    const event = { accountId, folder: sentFolder, direction: 'out' as const, initial: false };
+    const event = { accountId, folder: sentFolder, direction: 'out' as const, initial: false, account };
     await this.events.messagesStored({ ...event, messageIds: plain.map((row) => row.id), rows: plain });
     for (const [i, entry] of entries.entries()) {
       if (entry.get('link')) await this.events.messagesStored({ ...event, messageIds: [stored[i].id], rows: [stored[i]], outboxEntry: entry });

@@ -182,7 +182,7 @@ export class SyncService {
       initial ||= Boolean(batch.reset);
       if (!run.progress) await this.markSyncing(run);
       const stored = await storeBatch(this.app.db, accountId, folder.path, batch, direction);
-      await this.events.messagesStored({ accountId, folder: folder.path, messageIds: stored.addedIds, rows: stored.addedRows, direction, initial });
+      await this.events.messagesStored({ accountId, folder: folder.path, messageIds: stored.addedIds, rows: stored.addedRows, direction, initial, account });
       outcome.added += stored.added;
       outcome.changed += stored.changed;
       outcome.deleted += stored.deleted;
