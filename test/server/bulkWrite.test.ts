@@ -74,6 +74,15 @@ describe('bulk writes without models', () => {
     expect(thread.get('participants')).toEqual(['a@x']);
   });
 
+  it('concurrent single-row inserts (one prepared statement on SQLite) each answer the id of their own row', async () => {
+    const subjects = Array.from({ length: 30 }, (_, i) => `concurrent ${i}`);
+    const ids = await Promise.all(subjects.map((subject) => insertRows(t.db, 'mailThreads', [{ accountId: 7, subject, participants: [], messageCount: 0 }])));
+    expect(new Set(ids.flat()).size).toBe(30);
+    const rows = await t.db.getModel('mailThreads').findAll({ where: { accountId: 7 }, raw: true });
+    const subjectOf = new Map(rows.map((r: any) => [String(r.id), r.subject]));
+    expect(ids.map(([id]) => subjectOf.get(id))).toEqual(subjects);
+  });
+
   it('updates each row with its own values in one statement', async () => {
     const Outbox = t.db.getModel('mailOutbox');
     const made = await Promise.all([1, 2].map((i) => Outbox.create({ accountId: 1, state: 'sending', messageId: `<o${i}@x>`, message: { subject: 's' } })));
