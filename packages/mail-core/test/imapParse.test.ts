@@ -109,6 +109,8 @@ describe('addresses read from a header field', () => {
     ['anna@example.de (Anna Berg)', [{ name: 'Anna Berg', address: 'anna@example.de' }]],
     ['Anna <anna@example.de> trailing', [{ name: 'Anna trailing', address: 'anna@example.de' }]],
     ['root', [{ name: '', address: 'root' }]],
+    // addressparser would drop the comment here; IMAP servers make it the name
+    ['root (Cron Daemon)', [{ name: 'Cron Daemon', address: 'root' }]],
   ])('%s', (value, expected) => {
     expect(addressesOf(value)).toEqual(expected);
   });

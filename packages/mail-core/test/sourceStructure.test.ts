@@ -79,6 +79,7 @@ function corpus(): Array<[string, Buffer]> {
       '', 'Grüße')],
     ['no From, Date or Message-ID', lines('To: alice@example.test', 'Subject: bare', '', 'bare')],
     ['addresses without a domain', lines('From: root', 'To: alice, bob@example.test, <carol>', 'Subject: local parts', 'Message-ID: <case-27@example.test>', '', 'local')],
+    ['a sender without a domain, named by a comment', lines('From: root (Cron Daemon)', 'To: alice@example.test', 'Subject: cron', 'Message-ID: <case-28@example.test>', '', 'local')],
     ['empty parts and a part without headers', lines(...head(22, ['Content-Type: multipart/mixed; boundary=e']), '', '--e', '', 'no headers here', '--e', 'Content-Type: text/plain', '', '', '--e--', '')],
   ];
 }

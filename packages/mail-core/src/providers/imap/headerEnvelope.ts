@@ -13,11 +13,17 @@ const ATOMS = String.raw`[^\s"(),:;<>@[\]\\]+`;
 const NAMED_ADDRESS = new RegExp(String.raw`^\s*([^"(),:;<>@[\]\\]*?)\s*<(${ATOMS}@${ATOMS})>\s*$`);
 const BARE_ADDRESS = new RegExp(String.raw`^\s*(${ATOMS}@${ATOMS})\s*$`);
 
+// A local part with a comment ("root (Cron Daemon)"): addressparser drops the comment when there is no @; IMAP
+// servers read it as the name, as for an address with a domain.
+const LOCAL_PART_WITH_COMMENT = new RegExp(String.raw`^\s*(${ATOMS})\s*\(([^()\\]*)\)\s*$`);
+
 function plainAddress(value: string): MessageAddressObject | undefined {
   const named = NAMED_ADDRESS.exec(value);
   if (named) return { name: decodedWords(named[1]), address: named[2] };
   const bare = BARE_ADDRESS.exec(value);
-  return bare ? { name: '', address: bare[1] } : undefined;
+  if (bare) return { name: '', address: bare[1] };
+  const local = LOCAL_PART_WITH_COMMENT.exec(value);
+  return local ? { name: decodedWords(local[2].trim()), address: local[1] } : undefined;
 }
 
 export function addressesOf(value: string | undefined): MessageAddressObject[] | undefined {
