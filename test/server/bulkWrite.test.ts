@@ -67,6 +67,25 @@ describe('bulk writes without models', () => {
     expect(since).toBe(2);
   });
 
+  it('stores text given as UTF-8 bytes as text, beside rows that give it as a string', async () => {
+    const Messages = t.db.getModel('mailMessages');
+    const text = 'Grüße ✓ 😀\nline 2 ? $1';
+    const rows = [
+      { ...values(10), accountId: 4343, text: Buffer.from(text, 'utf8'), html: new Uint8Array(Buffer.from('<p>✓</p>')) },
+      { ...values(11), accountId: 4343, text: 'as a string ✓', html: null },
+      { ...values(12), accountId: 4343, text: Buffer.alloc(0), html: null },
+    ];
+    const ids = await insertRows(t.db, 'mailMessages', rows);
+    const read = await Promise.all(ids.map((id) => Messages.findByPk(id)));
+    expect(read.map((r: any) => [r.get('text'), r.get('html')])).toEqual([
+      [text, '<p>✓</p>'],
+      ['as a string ✓', null],
+      ['', null],
+    ]);
+    // and found by text like any other row
+    expect(await Messages.count({ where: { accountId: 4343, text: { [Op.like]: '%✓ 😀%' } } })).toBe(1);
+  });
+
   it('answers ids without a transaction too, and nothing for no rows', async () => {
     expect(await insertRows(t.db, 'mailThreads', [])).toEqual([]);
     const [id] = await insertRows(t.db, 'mailThreads', [{ accountId: 1, subject: 'x', participants: ['a@x'], messageCount: 0 }]);

@@ -46,6 +46,7 @@ export {
   type FolderStatus,
 } from './providers/imap';
 export { compactUidSet, expandUidSet, countUidSet } from './util/uidSet';
+export { utf8BodiesOf, type Utf8Bodies } from './worker/utf8Bodies';
 export {
   createGraphTransport,
   createGraphSource,

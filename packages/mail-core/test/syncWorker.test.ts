@@ -1,4 +1,4 @@
-import { createSource, createSyncSource, MailError, type SyncedMessage } from '@mailbridge/mail-core';
+import { createSource, createSyncSource, MailError, utf8BodiesOf, type SyncedMessage } from '@mailbridge/mail-core';
 import { makeMessage, seedMaildir, startDovecot, type Dovecot } from '@mailbridge/mail-testkit';
 import { SyncWorkerSource } from '../src/providers/imap/syncWorkerSource';
 import { syncWorker } from '../src/worker/workerHost';
@@ -42,6 +42,51 @@ describe('IMAP sync in a worker thread', () => {
     expect(a.added).toEqual(b.added);
     expect(a.cursor).toEqual(b.cursor);
     expect(Object.prototype.toString.call(a.added[0].date)).toBe('[object Date]'); // a Date of the test's realm or not
+  }, 60_000);
+
+  it('hands text and html over as UTF-8 bytes, which read as the strings the calling thread decodes', async () => {
+    const raw = Buffer.from(
+      [
+        'From: Jürgen <j@example.test>',
+        'To: alice@example.test',
+        'Subject: Bytes',
+        'Message-ID: <bytes-1@example.test>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/alternative; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        'Grüße ✓ 😀',
+        'zweite Zeile',
+        '--b',
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        '<p>Gr=C3=BC=C3=9Fe =E2=9C=93</p>',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+    await seedMaildir(dc, ALICE.user, 'Bodies', [raw, makeMessage(1, { subject: 'plain only' })]);
+    const read = async (source: ReturnType<typeof createSource>) => {
+      const added: SyncedMessage[] = [];
+      for await (const batch of source.syncFolder('Bodies', null, {})) added.push(...batch.added);
+      await source.close();
+      return added;
+    };
+    const [withHtml, plain] = await read(createSyncSource(accountFor(dc)));
+    const [here, herePlain] = await read(createSource(accountFor(dc)));
+    expect(utf8BodiesOf(here)).toBeUndefined();
+    const bytes = utf8BodiesOf(withHtml)!;
+    expect(bytes.text?.toString('utf8')).toBe('Grüße ✓ 😀\nzweite Zeile');
+    expect(bytes.html?.toString('utf8')).toBe('<p>Grüße ✓</p>');
+    expect(utf8BodiesOf(plain)?.html).toBeUndefined();
+    expect([withHtml.text, withHtml.html, plain.text, plain.html]).toEqual([here.text, here.html, herePlain.text, herePlain.html]);
+    withHtml.text = 'changed';
+    expect(utf8BodiesOf(withHtml)).toBeUndefined(); // the bytes no longer say what the message does
+    expect(withHtml.text).toBe('changed');
   }, 60_000);
 
   it('passes a wrong password on as the same MailError, hint included', async () => {

@@ -149,27 +149,39 @@ function columnsOf(db: any, collection: string, keys: string[], stamps: string[]
   return { ...set, value: (row: Record<string, unknown>, i: number) => convert[i](i < given ? row[all[i]] : now) };
 }
 
+/** A placeholder for text given as UTF-8 bytes: the database decodes them (a Buffer alone would be stored as a blob). */
+const textFromUtf8 = (db: any) => (db.inDialect('sqlite') ? 'CAST(? AS TEXT)' : "convert_from(?, 'UTF8')");
+
 /**
  * Inserts plain rows (attribute names as keys, every row with the same keys) into a collection's table and answers
- * the generated ids in row order. createdAt/updatedAt are set when the model has them. No model hooks run.
+ * the generated ids in row order. createdAt/updatedAt are set when the model has them. No model hooks run. A text
+ * value may come as UTF-8 bytes (a Uint8Array); it is stored as text.
  */
 export async function insertRows(db: any, collection: string, rows: Array<Record<string, unknown>>, transaction?: any): Promise<string[]> {
   if (!rows.length) return [];
   if (!db.inDialect('sqlite', 'postgres')) {
     // no RETURNING: Sequelize's bulkCreate knows how the dialect reports generated ids
     const model = db.getModel(collection);
-    const created = await model.bulkCreate(rows, { transaction });
+    const asText = (row: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : v]));
+    const created = await model.bulkCreate(rows.map(asText), { transaction });
     return created.map((row: any) => String(row.get(model.primaryKeyAttribute)));
   }
   const { all, table, quote, idColumn, value } = columnsOf(db, collection, Object.keys(rows[0]), ['createdAt', 'updatedAt']);
   const columns = all.map(quote).join(', ');
-  const tuple = `(${all.map(() => '?').join(', ')})`;
   const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / all.length));
   const ids: string[] = [];
   for (let start = 0; start < rows.length; start += perStatement) {
     const chunk = rows.slice(start, start + perStatement);
+    const utf8 = all.map((name) => chunk.some((row) => row[name] instanceof Uint8Array));
+    const tuple = `(${utf8.map((bytes) => (bytes ? textFromUtf8(db) : '?')).join(', ')})`;
     const bind: unknown[] = [];
-    for (const row of chunk) all.forEach((_, i) => bind.push(value(row, i)));
+    for (const row of chunk) {
+      all.forEach((_, i) => {
+        const v = value(row, i);
+        bind.push(utf8[i] && typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+      });
+    }
     const sql = `INSERT INTO ${table} (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} RETURNING ${idColumn} AS id`;
     const returned = await runPositional(db, sql, bind, transaction);
     if (returned.length !== chunk.length) throw new Error(`INSERT into ${collection} returned ${returned.length} ids for ${chunk.length} rows.`);

@@ -103,7 +103,17 @@ export function toMessageRow(model: any): MessageRow {
 
 /** The row as linking reads it, from the values just inserted (no read back). */
 export function messageRowFromValues(id: string, values: Record<string, unknown>): MessageRow {
-  return toMessageRow({ get: (key: string) => (key === 'id' ? id : values[key]) });
+  const row = toMessageRow({ get: (key: string) => (key === 'id' ? id : values[key]) });
+  const text = values.text;
+  if (text instanceof Uint8Array) {
+    // stored as UTF-8 bytes (from the sync worker): decoded only if linking reads it
+    let decoded: string | undefined;
+    Object.defineProperty(row, 'text', {
+      enumerable: true,
+      get: () => (decoded ??= Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8')),
+    });
+  }
+  return row;
 }
 
 export async function loadMessageRows(db: any, ids: string[]): Promise<MessageRow[]> {

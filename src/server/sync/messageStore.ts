@@ -1,5 +1,5 @@
 import { Op } from '@nocobase/database';
-import type { SyncBatch, SyncedMessage } from '@mailbridge/mail-core';
+import { utf8BodiesOf, type SyncBatch, type SyncedMessage } from '@mailbridge/mail-core';
 import { insertRows } from '../db/bulkWrite';
 import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
 import { writeTransaction } from '../db/writeTransaction';
@@ -18,6 +18,8 @@ export interface StoreResult {
 export type Direction = 'in' | 'out';
 
 function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: string, direction: Direction) {
+  // bodies that came from the sync worker as UTF-8 go to the database as they are (bulkWrite stores them as text)
+  const utf8 = utf8BodiesOf(m);
   return {
     accountId,
     folder,
@@ -37,8 +39,8 @@ function toRow(accountId: string, folder: string, m: SyncedMessage, threadId: st
     subject: m.subject,
     date: m.date,
     snippet: (m.snippet ?? '').slice(0, 300),
-    text: m.text ?? null,
-    html: m.html ?? null,
+    text: (utf8 ? utf8.text : m.text) ?? null,
+    html: (utf8 ? utf8.html : m.html) ?? null,
     flags: m.flags,
     seen: m.flags.includes('\\Seen'),
     size: m.size,

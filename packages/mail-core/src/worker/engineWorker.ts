@@ -9,6 +9,7 @@ import type { ImapConnectionConfig } from '../providers/imap/imapConnection';
 import { ImapSource } from '../providers/imap/imapSource';
 import { SmtpTransport, type SmtpTransportConfig } from '../providers/smtp/smtpTransport';
 import type { FolderCursor, OutgoingMessage, SyncBatch } from '../types';
+import { packBodies } from './utf8Bodies';
 import { errorFromWire, errorToWire, type ToWorker, type WireRuntime } from './workerProtocol';
 
 const port = parentPort!;
@@ -33,10 +34,10 @@ function runtimeFor(ownerId: number, wire: WireRuntime): RuntimeOptions {
   return runtime;
 }
 
-function answer(id: number, work: () => Promise<unknown>) {
+function answer<T>(id: number, work: () => Promise<T>, transfer: (value: T) => ArrayBuffer[] = () => []) {
   // a synchronous throw (nothing open under that id) answers as an error too, instead of ending the worker
   Promise.resolve().then(work).then(
-    (value) => port.postMessage({ type: 'result', id, value }),
+    (value) => port.postMessage({ type: 'result', id, value }, transfer(value)),
     (err) => port.postMessage({ type: 'result', id, error: errorToWire(err) }),
   );
 }
@@ -68,8 +69,11 @@ async function nextBatch(syncId: number) {
   if (!iterator) return { done: true };
   try {
     const step = await iterator.next();
-    if (step.done) syncs.delete(syncId);
-    return step;
+    if (step.done) {
+      syncs.delete(syncId);
+      return step;
+    }
+    return { ...step, bodies: packBodies(step.value.added) };
   } catch (err) {
     syncs.delete(syncId);
     throw err;
@@ -109,7 +113,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     }
     case 'next':
-      return answer(msg.id, () => nextBatch(msg.syncId));
+      return answer(msg.id, () => nextBatch(msg.syncId), (step) => ('bodies' in step && step.bodies ? [step.bodies.buffer] : []));
     case 'abort':
       return aborts.get(msg.callId)?.abort();
     case 'end':

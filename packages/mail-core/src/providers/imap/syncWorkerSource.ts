@@ -20,6 +20,7 @@ import type { RuntimeOptions } from '../accountConfig';
 import type { ImapConnectionConfig } from './imapConnection';
 import { ImapSource } from './imapSource';
 import { syncWorker as host, wireRuntime } from '../../worker/workerHost';
+import { unpackBodies, type PackedBodies } from '../../worker/utf8Bodies';
 
 export class SyncWorkerSource implements MailSource {
   private readonly id = host.newId();
@@ -55,11 +56,12 @@ export class SyncWorkerSource implements MailSource {
     let finished = false;
     try {
       for (;;) {
-        const step = await host.call<IteratorResult<SyncBatch>>({ op: 'next', id: host.newId(), syncId });
+        const step = await host.call<IteratorResult<SyncBatch> & { bodies?: PackedBodies }>({ op: 'next', id: host.newId(), syncId });
         if (step.done) {
           finished = true;
           return;
         }
+        if (step.bodies) unpackBodies(step.value.added, step.bodies);
         yield step.value;
       }
     } finally {
