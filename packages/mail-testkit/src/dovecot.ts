@@ -20,7 +20,7 @@ export interface DovecotOptions {
   tls?: boolean;
   imapsPort?: number;
   lmtpPort?: number;
-  /** how long start() waits for the IMAP greeting; default 15 s */
+  /** how long start() waits for the IMAP greeting; default 30 s */
   startTimeoutMs?: number;
   /**
    * Also accept XOAUTH2 / OAUTHBEARER logins: dovecot's oauth2 passdb checks each bearer token at this RFC 7662
@@ -143,7 +143,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
       oauth2: opts.oauth2,
     });
     await writeFile(paths.config, config, { mode: 0o644 });
-    const server = new DovecotServer(binary, dir, ownsDir, users, imapPort, lmtpPort, imapsPort, tls?.certPem, opts.startTimeoutMs ?? 15000);
+    const server = new DovecotServer(binary, dir, ownsDir, users, imapPort, lmtpPort, imapsPort, tls?.certPem, opts.startTimeoutMs ?? 30000);
     try {
       await server.start();
       return server;
@@ -274,10 +274,14 @@ class DovecotServer implements Dovecot {
     });
 
     const deadline = Date.now() + this.startTimeoutMs;
+    const exited = new AbortController();
+    void this.exited.then(() => exited.abort());
     let lastError = '';
     while (exitInfo === null) {
       try {
-        const greeting = await readGreeting(this.host, this.imapPort, 2000);
+        // once connected, wait as long as the deadline allows: imap-login greets only when auth is ready, which on a
+        // loaded machine took longer than a short probe waits (each new probe started the wait again)
+        const greeting = await readGreeting(this.host, this.imapPort, Math.max(500, deadline - Date.now()), exited.signal);
         if (greeting.startsWith('* OK') && greeting.includes(greetingOf(instanceNameOf(this.dir)))) return;
         lastError = `unexpected greeting "${greeting}"`;
       } catch (err) {

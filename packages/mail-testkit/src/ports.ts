@@ -40,13 +40,18 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Connects to host:port and resolves with the first line the server sends (e.g. an IMAP greeting). */
-export function readGreeting(host: string, port: number, timeoutMs = 1000): Promise<string> {
+/**
+ * Connects to host:port and resolves with the first line the server sends (e.g. an IMAP greeting). `signal` gives
+ * up the wait early.
+ */
+export function readGreeting(host: string, port: number, timeoutMs = 1000, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     let buffered = '';
+    const onAbort = () => done(new Error(`gave up waiting for the greeting of ${host}:${port}`));
     const done = (err: Error | null, line?: string) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.removeAllListeners();
       socket.on('error', () => undefined);
       socket.destroy();
@@ -54,6 +59,8 @@ export function readGreeting(host: string, port: number, timeoutMs = 1000): Prom
       else resolve(line ?? '');
     };
     const timer = setTimeout(() => done(new Error(`no greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort);
     socket.on('error', (err) => done(err));
     socket.on('close', () => done(new Error(`${host}:${port} closed the connection before greeting`)));
     socket.on('data', (chunk) => {
