@@ -1,7 +1,7 @@
 // Initial and incremental IMAP sync through the whole NocoBase path (SyncService.syncAccount: IMAP fetch, decode,
 // SQLite writes per batch, threads, cursor) against raw imapflow fetching the same mailbox in the same run.
 //
-//   node bench/run.js sync          SYNC_MESSAGES=10000  SYNC_PAIRS=2 (raw + ours in turn)  SYNC_ROUNDS=5 (no-change polls)  SYNC_NEW=10
+//   node bench/run.js sync          SYNC_MESSAGES=10000  SYNC_PAIRS=3 (raw + ours in turn, after one cold sync)  SYNC_ROUNDS=5 (no-change polls)  SYNC_NEW=10
 import fs from 'fs';
 import { ImapFlow } from 'imapflow';
 import { createSyncSource, type AnyFolderCursor, type MailSource } from '@mailbridge/mail-core';
@@ -16,7 +16,7 @@ const N = envInt('SYNC_MESSAGES', 10_000);
 const ROUNDS = envInt('SYNC_ROUNDS', 5);
 // raw and ours take turns this many times, ours with a new account each time; the verdict takes the median of the
 // pairs' ratios (this VM's speed drifts by a third within minutes)
-const PAIRS = Math.max(1, envInt('SYNC_PAIRS', 2));
+const PAIRS = Math.max(1, envInt('SYNC_PAIRS', 3));
 const NEW = envInt('SYNC_NEW', 10);
 const alice = { user: 'alice@example.test', password: 'alice-bench-pw' };
 
@@ -205,6 +205,15 @@ async function main() {
     const stats: SourceStats = { nextMs: 0, nextCpuMs: 0, batches: 0, added: 0, openMs: 0, listMs: 0 };
     instrumentSources(app.mail, stats);
 
+    // The first sync in a process runs NocoBase's and our code cold (the JIT compiles as it goes): measured and
+    // shown, not in the verdict, just as the raw client's warm-up above is not. A server syncs warm.
+    const coldRaw = await rawFetch(dovecot);
+    const cold = await createImapAccount(app, token, dovecot, alice, 'Alice (cold)');
+    const coldT0 = now();
+    const coldOutcome = await app.mail.sync.syncAccount(cold.accountId, { reason: 'bench' });
+    const coldMs = now() - coldT0;
+    if (!coldOutcome.ok) throw new Error(`sync failed: ${JSON.stringify(coldOutcome.error)}`);
+
     const pairs = [];
     for (let p = 0; p < PAIRS; p++) {
       const raw = await rawFetch(dovecot);
@@ -245,9 +254,10 @@ async function main() {
     const oursRate = stored / (oursMs / 1000);
     const vsRaw = (n: number, t: number) => (n / (t / 1000) / rawRate).toFixed(2);
 
-    table(`${PAIRS} pairs, raw and ours in turn (ours with a new account each time; the verdict takes the median ratio)`, ['pair', 'raw', 'ours', 'ratio'], [
+    table(`${PAIRS} pairs, raw and ours in turn after one cold sync (ours with a new account each time; the verdict takes the median ratio)`, ['pair', 'raw', 'ours', 'ratio'], [
       ...pairs.map((p, i) => [String(i + 1), `${sec(p.raw.ms)} (${rate(p.raw.n, p.raw.ms)} msgs/s)`, `${sec(p.oursMs)} (${rate(p.stored, p.oursMs)} msgs/s)`, ratios[i].toFixed(2)]),
       ['median', '', '', medianRatio.toFixed(2)],
+      ['cold', `${sec(coldRaw.ms)} (${rate(coldRaw.n, coldRaw.ms)} msgs/s)`, `${sec(coldMs)} (${rate(N, coldMs)} msgs/s)`, `${(coldRaw.ms / coldMs).toFixed(2)} (first sync in the process, not in the median)`],
     ]);
     table(`initial sync of INBOX (${N} messages); ratios against the median raw rate of the pairs`, ['path', 'msgs', 'wall', 'msgs/s', 'MB/s', 'cpu (all threads)', 'vs raw'], [
       ['raw imapflow FETCH … BODY[] (warm-up, index build)', warm.n, sec(warm.ms), rate(warm.n, warm.ms), rate(warm.bytes / 1048576, warm.ms), sec(warm.cpuMs), ''],
@@ -327,7 +337,7 @@ async function main() {
     verdict(
       'initial sync ≥ 0.5 × raw imapflow (msgs/s, median of the pairs)',
       medianRatio >= 0.5,
-      `pairs ${ratios.map((r) => r.toFixed(2)).join(', ')}: median ${medianRatio.toFixed(2)}; the last pair: ours ${oursRate.toFixed(0)} msgs/s vs raw ${rate(last.raw.n, last.raw.ms)} msgs/s (mail-core alone ${(engine.added / (engine.ms / 1000)).toFixed(0)} msgs/s = ${vsRaw(engine.added, engine.ms)} of the median raw)`,
+      `pairs ${ratios.map((r) => r.toFixed(2)).join(', ')}: median ${medianRatio.toFixed(2)} (the first, cold sync: ${(coldRaw.ms / coldMs).toFixed(2)}); the last pair: ours ${oursRate.toFixed(0)} msgs/s vs raw ${rate(last.raw.n, last.raw.ms)} msgs/s (mail-core alone ${(engine.added / (engine.ms / 1000)).toFixed(0)} msgs/s = ${vsRaw(engine.added, engine.ms)} of the median raw)`,
     );
     // Poll 1 logs in again (the proxy changed the account's settings); later polls reuse the kept connection.
     const steady = polls.slice(1);
