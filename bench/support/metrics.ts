@@ -1,5 +1,6 @@
 // Small measuring tools shared by the benchmarks: a clock, an SQL probe on Sequelize's query hooks, CPU time,
 // and plain-text tables.
+import fs from 'fs';
 
 export const now = () => performance.now();
 
@@ -47,6 +48,40 @@ export function verdict(what: string, ok: boolean, detail: string) {
 }
 
 /** CPU time (user + system, all threads of this process, incl. SQLite's worker threads) between two calls. */
+/**
+ * CPU per thread of this process (Linux: /proc/self/task), as a function that answers the milliseconds each thread
+ * spent since the call, the busiest first; the main thread is "main", the others by thread id. Threads that ended
+ * meanwhile are missing (their time is in cpuClock's total).
+ */
+export function threadCpuClock(): () => Array<{ thread: string; ms: number }> {
+  const read = () => {
+    const out = new Map<string, number>();
+    let tasks: string[] = [];
+    try {
+      tasks = fs.readdirSync('/proc/self/task');
+    } catch {
+      return out; // not Linux
+    }
+    const tick = 10; // USER_HZ is 100 on Linux
+    for (const tid of tasks) {
+      try {
+        const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(tid === String(process.pid) ? 'main' : `thread ${tid}`, (Number(fields[11]) + Number(fields[12])) * tick);
+      } catch {
+        // the thread ended
+      }
+    }
+    return out;
+  };
+  const before = read();
+  return () =>
+    [...read()]
+      .map(([thread, ms]) => ({ thread, ms: ms - (before.get(thread) ?? 0) }))
+      .filter((t) => t.ms > 0)
+      .sort((a, b) => b.ms - a.ms);
+}
+
 export function cpuClock() {
   let last = process.cpuUsage();
   return () => {
