@@ -47,7 +47,6 @@ export function verdict(what: string, ok: boolean, detail: string) {
   console.log(`VERDICT ${what}: ${ok ? 'MEETS' : 'MISSES'} the goal — ${detail}`);
 }
 
-/** CPU time (user + system, all threads of this process, incl. SQLite's worker threads) between two calls. */
 /**
  * CPU per thread of this process (Linux: /proc/self/task), as a function that answers the milliseconds each thread
  * spent since the call, the busiest first; the main thread is "main", the others by thread id. Threads that ended
@@ -82,6 +81,7 @@ export function threadCpuClock(): () => Array<{ thread: string; ms: number }> {
       .sort((a, b) => b.ms - a.ms);
 }
 
+/** CPU time (user + system, all threads of this process, incl. SQLite's worker threads) between two calls. */
 export function cpuClock() {
   let last = process.cpuUsage();
   return () => {

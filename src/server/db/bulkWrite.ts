@@ -149,6 +149,9 @@ function columnsOf(db: any, collection: string, keys: string[], stamps: string[]
   return { ...set, value: (row: Record<string, unknown>, i: number) => convert[i](i < given ? row[all[i]] : now) };
 }
 
+/** Text given as UTF-8 bytes (see insertRows), decoded where a string is needed. */
+export const textOfUtf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
 /** A placeholder for text given as UTF-8 bytes: the database decodes them (a Buffer alone would be stored as a blob). */
 const textFromUtf8 = (db: any) => (db.inDialect('sqlite') ? 'CAST(? AS TEXT)' : "convert_from(?, 'UTF8')");
 
@@ -163,7 +166,7 @@ export async function insertRows(db: any, collection: string, rows: Array<Record
     // no RETURNING: Sequelize's bulkCreate knows how the dialect reports generated ids
     const model = db.getModel(collection);
     const asText = (row: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : v]));
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? textOfUtf8(v) : v]));
     const created = await model.bulkCreate(rows.map(asText), { transaction });
     return created.map((row: any) => String(row.get(model.primaryKeyAttribute)));
   }

@@ -1,4 +1,5 @@
 // A stored message as linking reads it (one query per stored batch).
+import { textOfUtf8 } from '../db/bulkWrite';
 export interface Participant {
   name?: string;
   address: string;
@@ -110,7 +111,7 @@ export function messageRowFromValues(id: string, values: Record<string, unknown>
     let decoded: string | undefined;
     Object.defineProperty(row, 'text', {
       enumerable: true,
-      get: () => (decoded ??= Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8')),
+      get: () => (decoded ??= textOfUtf8(text)),
     });
   }
   return row;
