@@ -67,6 +67,25 @@ describe('bulk writes without models', () => {
     expect(since).toBe(2);
   });
 
+  it('stores each value with the storage type Sequelize gives it (numbers stay numbers, JSON stays its text)', async () => {
+    const Messages = t.db.getModel('mailMessages');
+    const odd = { ...values(20), accountId: 4444, subject: '[1,"x"]', headers: { n: 1.5, s: '{"not":"json"}', u: '\u2028 ✓' }, size: 0 };
+    const viaModel = await Messages.create({ ...odd, providerId: 'model-20' });
+    const [id] = await insertRows(t.db, 'mailMessages', [odd]);
+    const table = Messages.getTableName();
+    const columns = Object.values(Messages.rawAttributes)
+      .map((a: any) => a.field)
+      .filter((c: string) => !['id', 'providerId', 'createdAt', 'updatedAt'].includes(c));
+    const stored = async (rowId: unknown) => {
+      const select = columns.map((c: string) => `typeof(\`${c}\`) AS \`t_${c}\`, \`${c}\``).join(', ');
+      const [row] = await t.db.sequelize.query(`SELECT ${select} FROM \`${table}\` WHERE id = ?`, { replacements: [rowId], type: 'SELECT' });
+      return row;
+    };
+    expect((await Messages.findByPk(id)).get('headers')).toEqual(odd.headers);
+    // typeof() is SQLite's (PostgreSQL's columns have one type each)
+    if (t.db.inDialect('sqlite')) expect(await stored(id)).toEqual(await stored(viaModel.get('id')));
+  });
+
   it('stores text given as UTF-8 bytes as text, beside rows that give it as a string', async () => {
     const Messages = t.db.getModel('mailMessages');
     const text = 'Grüße ✓ 😀\nline 2 ? $1';
