@@ -117,6 +117,22 @@ describe('Microsoft 365 accounts through our routes, against the fake Entra ID +
     expect(fake.messagesIn(CARLA, 'inbox').find((m) => m.immutableId === unread.get('providerId'))?.isRead).toBe(false);
   });
 
+  it('stores a mail that holds U+0000 (PostgreSQL text cannot), without the character, and syncs on past it', async () => {
+    const stored = () => t.db.getModel('mailMessages').count({ where: { accountId: delegatedId } });
+    const before = await stored();
+    fake.addMessages(CARLA, 'inbox', [
+      { subject: 'Nul\u0000 im Betreff', from: { name: 'Null\u0000 Sender', address: 'nul@example.test' }, html: '<p>a\u0000b</p>' },
+      { subject: 'Nul im Text', text: 'vor\u0000nach' },
+    ]);
+    fake.addMessages(CARLA, 'inbox', 1);
+    const sync = await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: delegatedId });
+    expect(sync.body.data).toMatchObject({ ok: true });
+    const row = (subject: string) => t.db.getModel('mailMessages').findOne({ where: { accountId: delegatedId, subject } });
+    const html = await row('Nul im Betreff');
+    expect([html?.get('html'), html?.get('from')?.name, (await row('Nul im Text'))?.get('text')]).toEqual(['<p>ab</p>', 'Null Sender', 'vornach']);
+    expect(await stored()).toBe(before + 3);
+  });
+
   it('turns a revoked sign-in into "needs reconnect" with a readable error', async () => {
     fake.setAccessTokenLifetime(1);
     await followCallback(await connect());

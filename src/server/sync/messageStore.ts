@@ -4,6 +4,7 @@ import { insertRows } from '../db/bulkWrite';
 import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
 import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
+import { dropNulChars } from './nulChars';
 
 export interface StoreResult {
   added: number;
@@ -61,6 +62,7 @@ export async function storeBatch(
   direction: Direction = 'in',
 ): Promise<StoreResult> {
   const Messages = db.getModel('mailMessages');
+  batch.added.forEach(dropNulChars);
   return db.sequelize.transaction(writeTransaction(db), async (transaction: any) => {
     const where = { accountId, folder };
     if (batch.reset) await destroyMessages(db, where, transaction);

@@ -1,0 +1,27 @@
+import { utf8BodiesOf, type SyncedMessage } from '@mailbridge/mail-core';
+
+// PostgreSQL's text and jsonb cannot hold U+0000, and a mail can (Graph passes it on, so do some IMAP servers). On
+// PostgreSQL such a text was stored as the two characters "\0" instead, and the mail read differently than on
+// SQLite. The character carries nothing readable: it is dropped, on every database alike.
+
+const NUL = '\u0000';
+
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes(NUL) ? value.replaceAll(NUL, '') : value;
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value && typeof value === 'object' && !(value instanceof Date) && !(value instanceof Uint8Array)) {
+    for (const [key, inner] of Object.entries(value)) (value as Record<string, unknown>)[key] = withoutNul(inner);
+  }
+  return value;
+}
+
+/** Drops U+0000 from every text of a synced message; bodies held as UTF-8 bytes are decoded only if they hold one. */
+export function dropNulChars(m: SyncedMessage): void {
+  const utf8 = utf8BodiesOf(m);
+  for (const body of ['text', 'html'] as const) {
+    const bytes = utf8?.[body];
+    if (bytes ? bytes.includes(0) : m[body]?.includes(NUL)) m[body] = m[body]!.replaceAll(NUL, '');
+  }
+  const fields = m as unknown as Record<string, unknown>;
+  for (const key of Object.keys(m)) if (key !== 'text' && key !== 'html') fields[key] = withoutNul(fields[key]);
+}
