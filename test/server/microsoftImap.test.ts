@@ -191,4 +191,34 @@ describe('SMTP/IMAP with Microsoft OAuth (XOAUTH2) against dovecot, the SMTP sin
     expect((await syncNow()).ok).toBe(false);
     expect(await inAppMessages(miaId)).toHaveLength(2);
   });
+
+  describe('with access tokens valid for an hour (MSAL reuses them for new logins)', () => {
+    const plugin = () => t.app.pm.get('@mailbridge/plugin-mail') as any;
+    beforeAll(async () => {
+      fake.setAccessTokenLifetime(3599);
+      expect((await connect()).searchParams.get('connected')).toBe(String(accountId));
+      expect((await syncNow()).ok).toBe(true);
+    });
+    afterAll(() => fake.setAccessTokenLifetime(120));
+
+    it('renews a token the IMAP server no longer takes at once, and the sync goes on', async () => {
+      const refreshesBefore = fake.tokenRequests.filter((r) => r.grantType === 'refresh_token').length;
+      expect(fake.revokeAccessTokens(CARLA)).toBeGreaterThan(0);
+      await plugin().mail.engine.forget(String(accountId));
+      const outcome = await syncNow();
+      expect(outcome).toMatchObject({ ok: true });
+      expect((await account()).get('status')).toBe('ok');
+      expect(fake.tokenRequests.filter((r) => r.grantType === 'refresh_token').length).toBeGreaterThan(refreshesBefore);
+    });
+
+    it('a sign-in revoked with its tokens is "needs reconnect" at the first sync, not an authentication error', async () => {
+      fake.revokeAccessTokens(CARLA);
+      fake.revokeRefreshTokens(CARLA);
+      await plugin().mail.engine.forget(String(accountId));
+      expect((await syncNow()).ok).toBe(false);
+      const a = await account();
+      expect(a.get('status')).toBe('needs-reconnect');
+      expect(a.get('lastError')).toMatch(/reconnect/i);
+    });
+  });
 });

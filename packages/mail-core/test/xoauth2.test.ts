@@ -7,7 +7,7 @@ import { startMicrosoftFake, type MicrosoftFake } from '../../mail-testkit/src/f
 import { startDovecot, type Dovecot } from '../../mail-testkit/src/dovecot';
 import { startSmtpSink, type SmtpSink } from '../../mail-testkit/src/smtpSink';
 import { DelegatedAuth, type GraphTokenCacheStore, type Ms365DelegatedConfig } from '../src/providers/graph';
-import { createSendTransport, createSource, createTransport } from '../src/providers';
+import { createSendTransport, createSource, createSyncSource, createTransport } from '../src/providers';
 import { SmtpWorkerTransport } from '../src/providers/smtp/smtpWorkerTransport';
 import { MailError } from '../src/errors';
 import type { SmtpImapAccountConfig } from '../src/providers/accountConfig';
@@ -145,6 +145,26 @@ test('a refused token is renewed once; a token error keeps its code and needsRec
   await expect(imap.listFolders()).rejects.toBe(gone);
   await imap.close();
   expect(gone.code).toBe('AUTH_FAILED');
+});
+
+test('IMAP renews a refused token once, here and in the sync worker; a refused renewal is the login error', async () => {
+  const auth = await signedIn([IMAP]);
+  for (const create of [createSource, createSyncSource]) {
+    const forced: Array<boolean | undefined> = [];
+    const source = create(account(), staleFirst(auth, forced));
+    try {
+      expect((await source.listFolders()).map((f) => f.path)).toContain('INBOX');
+    } finally {
+      await source.close();
+    }
+    expect(forced).toEqual([false, true]);
+  }
+  const stale = { accessTokenProvider: async () => 'stale-token' };
+  const source = createSource(account(), stale);
+  const err: any = await source.listFolders().catch((e) => e);
+  await source.close();
+  expect(err).toBeInstanceOf(MailError);
+  expect(err.code).toBe('AUTH_FAILED');
 });
 
 test('the send worker asks the calling thread for each token, renews a refused one, passes a token error on', async () => {

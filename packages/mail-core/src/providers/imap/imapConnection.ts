@@ -68,15 +68,17 @@ export interface ImapConnection {
   lastError(): Error | undefined;
 }
 
-export async function openImapConnection(config: ImapConnectionConfig, runtime: RuntimeOptions = {}, opts: ImapConnectionOptions = {}): Promise<ImapConnection> {
-  const context = imapErrorContext(config, { operation: 'connect' });
-  let accessToken: string | undefined;
+async function tokenFor(config: ImapConnectionConfig, runtime: RuntimeOptions, context: ReturnType<typeof imapErrorContext>, forceRefresh: boolean) {
+  if (config.auth.method !== 'xoauth2' || !runtime.accessTokenProvider) return undefined;
   try {
-    if (config.auth.method === 'xoauth2' && runtime.accessTokenProvider) accessToken = await runtime.accessTokenProvider();
+    return await runtime.accessTokenProvider({ forceRefresh });
   } catch (err) {
     if (isMailError(err)) throw err;
     throw toMailError(Object.assign(err as Error, { code: 'EOAUTH2' }), context);
   }
+}
+
+async function connectWith(config: ImapConnectionConfig, runtime: RuntimeOptions, opts: ImapConnectionOptions, accessToken: string | undefined) {
   const client = new ImapFlow(imapFlowOptions(config, runtime, accessToken, opts));
   let lastError: Error | undefined;
   // without a listener an 'error' event would crash the process
@@ -87,7 +89,29 @@ export async function openImapConnection(config: ImapConnectionConfig, runtime: 
     await client.connect();
   } catch (err) {
     client.close();
-    throw toMailError(err, context);
+    throw err;
   }
   return { client, lastError: () => lastError };
+}
+
+/**
+ * Connects and logs in. An OAuth token the server refuses is renewed once (forceRefresh) before the login counts as
+ * failed: a token revoked before it expired is found out at once, as the account's needs-reconnect error when the
+ * sign-in itself is gone.
+ */
+export async function openImapConnection(config: ImapConnectionConfig, runtime: RuntimeOptions = {}, opts: ImapConnectionOptions = {}): Promise<ImapConnection> {
+  const context = imapErrorContext(config, { operation: 'connect' });
+  const accessToken = await tokenFor(config, runtime, context, false);
+  try {
+    return await connectWith(config, runtime, opts, accessToken);
+  } catch (err) {
+    const refused = toMailError(err, context);
+    if (accessToken === undefined || refused.code !== 'AUTH_FAILED') throw refused;
+    const renewed = await tokenFor(config, runtime, context, true);
+    try {
+      return await connectWith(config, runtime, opts, renewed);
+    } catch (again) {
+      throw toMailError(again, context);
+    }
+  }
 }
