@@ -6,12 +6,21 @@ import { utf8BodiesOf, type SyncedMessage } from '@mailbridge/mail-core';
 
 const NUL = '\u0000';
 
+const isNested = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array);
+
+// Read first, write only where found: a mail without the character (nearly all) allocates nothing here.
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(NUL);
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (isNested(value)) for (const key in value) if (hasNul((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
 function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.includes(NUL) ? value.replaceAll(NUL, '') : value;
+  if (typeof value === 'string') return value.replaceAll(NUL, '');
   if (Array.isArray(value)) return value.map(withoutNul);
-  if (value && typeof value === 'object' && !(value instanceof Date) && !(value instanceof Uint8Array)) {
-    for (const [key, inner] of Object.entries(value)) (value as Record<string, unknown>)[key] = withoutNul(inner);
-  }
+  if (isNested(value)) for (const [key, inner] of Object.entries(value)) (value as Record<string, unknown>)[key] = withoutNul(inner);
   return value;
 }
 
@@ -23,5 +32,7 @@ export function dropNulChars(m: SyncedMessage): void {
     if (bytes ? bytes.includes(0) : m[body]?.includes(NUL)) m[body] = m[body]!.replaceAll(NUL, '');
   }
   const fields = m as unknown as Record<string, unknown>;
-  for (const key of Object.keys(m)) if (key !== 'text' && key !== 'html') fields[key] = withoutNul(fields[key]);
+  for (const key of Object.keys(m)) {
+    if (key !== 'text' && key !== 'html' && hasNul(fields[key])) fields[key] = withoutNul(fields[key]);
+  }
 }
