@@ -57,11 +57,24 @@ export async function signedInPage(
   return { page, pageErrors };
 }
 
-/** Picks an option of an antd Select by its label (the options render in a popup whose ids start with the select's id). */
+/**
+ * Picks an option of an antd Select by its label (the options render in a popup whose ids start with the select's
+ * id). A click that lands while the form re-renders can leave the popup closed: the select is opened again then.
+ */
 export async function chooseOption(page: Page, selectId: string, label: string) {
   const select = page.locator(`#${selectId}`);
-  await select.click({ force: true });
-  await page.locator(`.ant-select-item-option[id^="${selectId}_list_"][title="${label}"]`).click();
+  const option = page.locator(`.ant-select-item-option[id^="${selectId}_list_"][title="${label}"]`);
+  for (let attempt = 1; ; attempt++) {
+    await select.click({ force: true });
+    try {
+      await option.waitFor({ state: 'visible', timeout: 10_000 });
+      break;
+    } catch (err) {
+      if (attempt === 5) throw err;
+      if ((await select.getAttribute('aria-expanded')) === 'true') await select.press('Escape');
+    }
+  }
+  await option.click();
   if ((await select.getAttribute('aria-expanded')) === 'true') await select.press('Escape');
   await page.locator(`#${selectId}[aria-expanded="false"]`).waitFor();
 }
