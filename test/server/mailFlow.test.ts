@@ -105,6 +105,17 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(String(rows[0].get('threadId'))).toBe(String(rows[1].get('threadId')));
   });
 
+  it('stores a sent mail whose body holds U+0000 without it, as its received copy reads (PostgreSQL text cannot hold it)', async () => {
+    const res = await t.agent(admin).post('mailMessages:send', { accountId, to: [alice.user], subject: 'Nul im Text', text: 'vor\u0000nach', html: '<p>a\u0000b</p>' });
+    expect(res.body.data.state).toBe('sent');
+    await syncNow();
+    const rows = await messages().findAll({ where: { messageId: res.body.data.messageId }, order: [['direction', 'ASC']] });
+    expect(rows.map((r: any) => [r.get('folder'), r.get('text'), r.get('html')])).toEqual([
+      ['INBOX', 'vornach', '<p>ab</p>'],
+      ['Sent', 'vornach', '<p>ab</p>'],
+    ]);
+  });
+
   it('refuses CR/LF in a header field and sends nothing', async () => {
     const before = peers.sink.received.length;
     const res = await t.agent(admin).post('mailMessages:send', {

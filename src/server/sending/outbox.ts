@@ -7,6 +7,7 @@ import { canReceive } from '../accounts/engineConfig';
 import { assignThreads, refreshThreadStats } from '../sync/threading';
 import { writeTransaction } from '../db/writeTransaction';
 import { insertRows, updateRows } from '../db/bulkWrite';
+import { withoutNulChars } from '../db/nulChars';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
@@ -444,7 +445,7 @@ export class Outbox {
     });
     const stored = await this.app.db.sequelize.transaction(writeTransaction(this.app.db), async (transaction: any) => {
       const threadOf = await assignThreads(this.app.db, accountId, synced, transaction);
-      const values = entries.map((entry, i) => sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!));
+      const values = entries.map((entry, i) => withoutNulChars(sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!)));
       const ids = await insertRows(this.app.db, 'mailMessages', values, transaction);
       await refreshThreadStats(this.app.db, [...threadOf.values()], transaction);
       return values.map((row, i) => messageRowFromValues(ids[i], row));

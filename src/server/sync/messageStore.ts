@@ -4,7 +4,7 @@ import { insertRows } from '../db/bulkWrite';
 import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
 import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
-import { dropNulChars } from './nulChars';
+import { dropNulChars } from '../db/nulChars';
 
 export interface StoreResult {
   added: number;

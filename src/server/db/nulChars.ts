@@ -1,8 +1,9 @@
 import { utf8BodiesOf, type SyncedMessage } from '@mailbridge/mail-core';
 
-// PostgreSQL's text and jsonb cannot hold U+0000, and a mail can (Graph passes it on, so do some IMAP servers). On
-// PostgreSQL such a text was stored as the two characters "\0" instead, and the mail read differently than on
-// SQLite. The character carries nothing readable: it is dropped, on every database alike.
+// PostgreSQL's text and jsonb cannot hold U+0000, and a mail can (Graph passes it on, so do some IMAP servers, and
+// an API caller may send one in a body). On PostgreSQL such a text was stored as the two characters "\0" instead,
+// and the mail read differently than on SQLite. The character carries nothing readable: it is dropped from what
+// is stored as a mail, on every database alike.
 
 const NUL = '\u0000';
 
@@ -24,6 +25,11 @@ function withoutNul(value: unknown): unknown {
   return value;
 }
 
+/** The value with U+0000 dropped from every string in it (objects are changed in place, arrays copied). */
+export function withoutNulChars<T>(value: T): T {
+  return hasNul(value) ? (withoutNul(value) as T) : value;
+}
+
 /** Drops U+0000 from every text of a synced message; bodies held as UTF-8 bytes are decoded only if they hold one. */
 export function dropNulChars(m: SyncedMessage): void {
   const utf8 = utf8BodiesOf(m);
@@ -33,6 +39,6 @@ export function dropNulChars(m: SyncedMessage): void {
   }
   const fields = m as unknown as Record<string, unknown>;
   for (const key of Object.keys(m)) {
-    if (key !== 'text' && key !== 'html' && hasNul(fields[key])) fields[key] = withoutNul(fields[key]);
+    if (key !== 'text' && key !== 'html') fields[key] = withoutNulChars(fields[key]);
   }
 }
