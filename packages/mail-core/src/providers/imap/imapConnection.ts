@@ -108,6 +108,8 @@ export async function openImapConnection(config: ImapConnectionConfig, runtime: 
     const refused = toMailError(err, context);
     if (accessToken === undefined || refused.code !== 'AUTH_FAILED') throw refused;
     const renewed = await tokenFor(config, runtime, context, true);
+    // the same token again would be refused again (and dovecot answers a failed login only after a delay)
+    if (renewed === accessToken) throw refused;
     try {
       return await connectWith(config, runtime, opts, renewed);
     } catch (again) {
