@@ -2,6 +2,7 @@ import { Plugin } from '@nocobase/server';
 import { registerAccountActions } from './accounts/accountActions';
 import { registerAclRules } from './accounts/aclRules';
 import { registerMessageActions } from './messages/messageActions';
+import { registerOutboxActions } from './sending/outboxActions';
 import { registerLinking } from './linking';
 import { registerOAuthActions } from './oauth/oauthActions';
 import { registerAttachmentActions } from './attachments/attachmentActions';
@@ -38,6 +39,7 @@ export class PluginMailServer extends Plugin {
     registerAclRules(this.app);
     registerAccountActions(this.app, this.mail);
     registerMessageActions(this.app, this.mail);
+    registerOutboxActions(this.app, this.mail);
     registerLinking(this.app, this.mail);
     registerOAuthActions(this.app, this.mail);
     registerAttachmentActions(this.app, this.mail);

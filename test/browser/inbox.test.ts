@@ -11,6 +11,7 @@ jest.setTimeout(600000);
 const alice = { user: 'alice@example.test', password: 'alice-inbox-pw-7f3e' };
 const bob = { user: 'bob@example.test', password: 'bob-inbox-pw-21aa' };
 const member = { email: 'member@example.test', password: 'member-inbox-pw-1' };
+const NOBODY = 'nobody@example.test';
 
 // A local web server that counts what the browser asks it for: the tracking pixel and any call a script makes.
 interface Beacon {
@@ -69,11 +70,12 @@ describe('the Inbox block on a modern page', () => {
   let browser: Browser;
   let token: string;
   let pagePath = '';
+  let accountId = '';
 
   beforeAll(async () => {
     beacon = await startBeacon();
     dovecot = await startDovecot({ users: [alice, bob] });
-    sink = await startSmtpSink({ dovecot, users: [alice, bob] });
+    sink = await startSmtpSink({ dovecot, users: [alice, bob], rejectRecipients: [NOBODY] });
     await dovecot.deliver(
       alice.user,
       makeMessage(1, {
@@ -104,7 +106,8 @@ describe('the Inbox block on a modern page', () => {
       },
       secrets: { password: alice.password },
     });
-    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.data.id}`);
+    accountId = String(account.data.id);
+    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
     await hostApi(app, token, 'POST', 'users:create', { nickname: 'Max Member', email: member.email, password: member.password, roles: ['member'] });
   });
 
@@ -225,6 +228,52 @@ describe('the Inbox block on a modern page', () => {
     await page.waitForTimeout(500);
     expect(beacon.hits.filter((h) => h.startsWith('/script') || h === '/iframe' || h === '/object')).toEqual([]);
     expect(await page.title()).toBe(title);
+  });
+
+  it('lists mails that did not go out in the Outbox, sends one again and discards another', async () => {
+    // one refused for a wrong password (fixed afterwards), one refused by the server for its recipient
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { secrets: { password: 'wrong-password' } });
+    const refused = await hostApi(app, token, 'POST', 'mailMessages:send', { accountId, to: [bob.user], subject: 'Quarterly figures', text: 'Here they are.' });
+    expect(refused.data.state).toBe('failed');
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { secrets: { password: alice.password } });
+    const bounced = await hostApi(app, token, 'POST', 'mailMessages:send', { accountId, to: [NOBODY], subject: 'To a typo', text: 'x' });
+    expect(bounced.data.state).toBe('failed');
+    const sentBefore = sink.received.length;
+
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url);
+    await page.goto(`${app.url}${pagePath}`);
+    const outboxFolder = page.getByTestId('folder-outbox');
+    await outboxFolder.getByTestId('outbox-badge').getByText('2').waitFor();
+    await outboxFolder.click();
+    const rows = page.getByTestId('outbox-row');
+    await rows.nth(1).waitFor();
+    expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))).toEqual(['failed', 'failed']);
+    const figures = rows.filter({ hasText: 'Quarterly figures' });
+    const typo = rows.filter({ hasText: 'To a typo' });
+    await expect(figures.getByTestId('outbox-error').innerText()).resolves.toMatch(/authentication|password|credentials/i);
+    await expect(typo.getByTestId('outbox-error').innerText()).resolves.toMatch(/rejected/i);
+    await page.mouse.move(0, 0);
+    await screenshot(page, '34-outbox-failed');
+
+    await figures.getByTestId('outbox-retry').click();
+    await page.getByText('Mail sent.').waitFor();
+    const [again] = await sink.waitFor(sentBefore + 1, 30000).then((all) => all.slice(sentBefore));
+    expect(again.raw.toString('utf8')).toContain(`<${refused.data.messageId.replace(/^<|>$/g, '')}>`);
+    expect(again.to).toEqual([bob.user]);
+    await figures.waitFor({ state: 'detached' });
+    await outboxFolder.getByTestId('outbox-badge').getByText('1').waitFor();
+
+    await typo.getByTestId('outbox-discard').click();
+    await page.locator('.ant-popconfirm:visible').getByRole('button', { name: 'Discard' }).click();
+    await page.getByTestId('outbox-empty').waitFor();
+    await expect(outboxFolder.getByTestId('outbox-badge').count()).resolves.toBe(0);
+    await page.mouse.move(0, 0);
+    await screenshot(page, '35-outbox-empty');
+    expect(sink.received.length).toBe(sentBefore + 1);
+    const list = await hostApi(app, token, 'GET', `mailOutbox:list?accountId=${accountId}`);
+    expect(list.data).toEqual([]);
   });
 
   it('shows a member who is not assigned to the account none of its mail', async () => {

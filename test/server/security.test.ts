@@ -352,6 +352,8 @@ describe('security: secrets, header injection, ACL, OAuth states', () => {
       ['mailMessages:get', 'get', { filterByTk: otherMessage }],
       ['mailMessages:send', 'post', {}, { accountId: ids.ses, to: ['x@example.test'], subject: 'not mine', text: 'x' }],
       ['mailOutbox:retry', 'post', { filterByTk: otherOutbox }],
+      ['mailOutbox:discard', 'post', { filterByTk: otherOutbox }],
+      ['mailOutbox:list', 'get', { accountId: ids.ses }],
       ['mailOAuth:authorize', 'post', { filterByTk: ids['ms365-delegated'] }],
       ['mailOAuth:adminConsent', 'get', { filterByTk: ids['ms365-delegated'] }],
       ['mailOAuth:connectWithPassword', 'post', { filterByTk: ids['ms365-delegated'] }, { username: CARLA, password: S.carlaPassword }],

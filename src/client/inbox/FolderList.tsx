@@ -8,6 +8,7 @@ import {
   InboxOutlined,
   SendOutlined,
   StopOutlined,
+  UploadOutlined,
 } from '@ant-design/icons';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import type { MailFolder } from './types';
@@ -20,6 +21,15 @@ const ICONS: Record<string, React.ReactNode> = {
   trash: <DeleteOutlined />,
   archive: <ContainerOutlined />,
 };
+
+/** The folder list's key for the outbox: no IMAP or Graph folder name holds U+0000. */
+export const OUTBOX_KEY = '\u0000outbox';
+
+/** What the outbox holds: mails not sent yet, and of those the failed ones. */
+export interface OutboxCounts {
+  count: number;
+  failed: number;
+}
 
 export function folderKind(f: Pick<MailFolder, 'folder' | 'specialUse'>): string | null {
   if (f.specialUse) return f.specialUse.replace(/^\\/, '').toLowerCase();
@@ -44,16 +54,36 @@ export function useFolderLabel() {
   };
 }
 
+/** The outbox's badge: failed mails in red (they wait for a person), else the mails still going out. */
+function OutboxBadge({ counts }: { counts?: OutboxCounts }) {
+  const { token } = theme.useToken();
+  if (!counts?.count) return null;
+  const failed = counts.failed > 0;
+  return (
+    <Badge
+      count={failed ? counts.failed : counts.count}
+      overflowCount={999}
+      color={failed ? token.colorError : token.colorTextQuaternary}
+      style={{ boxShadow: 'none' }}
+      data-testid="outbox-badge"
+    />
+  );
+}
+
 export function FolderList({
   folders,
   selected,
+  outbox,
   onSelect,
 }: {
   folders: MailFolder[];
+  /** a folder name, or OUTBOX_KEY */
   selected?: string;
+  outbox?: OutboxCounts;
   onSelect(folder: string): void;
 }) {
   const { token } = theme.useToken();
+  const { t } = useMailTranslation();
   const label = useFolderLabel();
   return (
     <Menu
@@ -73,7 +103,16 @@ export function FolderList({
             )}
           </span>
         ),
-      }))}
+      })).concat({
+        key: OUTBOX_KEY,
+        icon: <UploadOutlined />,
+        label: (
+          <span style={{ display: 'flex', alignItems: 'center', gap: 8 }} data-testid="folder-outbox">
+            <span style={{ flex: 1 }}>{t('Outbox')}</span>
+            <OutboxBadge counts={outbox} />
+          </span>
+        ),
+      })}
     />
   );
 }

@@ -5,12 +5,13 @@ import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { FeedbackProvider } from '../settings/feedback';
 import { ProviderIcon } from '../settings/ProviderIcon';
-import { errorText, listFolders, listMessages } from './api';
+import { errorText, listFolders, listMessages, listOutbox } from './api';
 import { ComposeDrawer } from './ComposeDrawer';
 import { ComposeInitial, emptyCompose } from './compose';
-import { FolderList, folderKind, useFolderLabel } from './FolderList';
+import { FolderList, folderKind, OUTBOX_KEY, OutboxCounts, useFolderLabel } from './FolderList';
 import { LinkRecordModal } from './LinkRecordModal';
 import { MessageList } from './MessageList';
+import { OutboxView } from './OutboxView';
 import { ThreadView } from './ThreadView';
 import type { MailFolder, MailListItem, UsableAccount } from './types';
 import { useUsableAccounts } from './useUsableAccounts';
@@ -71,7 +72,7 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
   const [compose, setCompose] = useState<ComposeInitial | null>(null);
   const [linkTarget, setLinkTarget] = useState<MailListItem | null>(null);
   const [threadReload, setThreadReload] = useState(0);
-
+  const [outboxCounts, setOutboxCounts] = useState<OutboxCounts | undefined>();
 
   useEffect(() => {
     if (accountId === undefined && accounts.length) {
@@ -86,6 +87,12 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
       setFolders(list.length ? list : FALLBACK_FOLDERS);
     } catch {
       setFolders(FALLBACK_FOLDERS);
+    }
+    try {
+      const outbox = await listOutbox(api, accountId, 1, 1);
+      setOutboxCounts({ count: outbox.count, failed: outbox.failed });
+    } catch {
+      setOutboxCounts(undefined);
     }
   }, [api, accountId]);
 
@@ -105,7 +112,7 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
 
   const loadList = useCallback(
     async ({ silent = false } = {}) => {
-      if (accountId === undefined || folder === undefined) return;
+      if (accountId === undefined || folder === undefined || folder === OUTBOX_KEY) return;
       if (!silent) setLoading(true);
       try {
         const result = await listMessages(api, { accountId, folder, q: q || undefined, page, pageSize });
@@ -146,6 +153,12 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
     setFolders((prev) => prev.map((f) => (f.folder === folder && f.unread > 0 ? { ...f, unread: f.unread - 1 } : f)));
   };
 
+  const showOutbox = folder === OUTBOX_KEY;
+  const selectFolder = (f: string) => {
+    setFolder(f);
+    setPage(1);
+    setOpened(null);
+  };
   const currentFolder = folders.find((f) => f.folder === folder);
   const isSent = currentFolder ? folderKind(currentFolder) === 'sent' : false;
 
@@ -222,19 +235,18 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
         <Select
           data-testid="inbox-folder-select"
           value={folder}
-          onChange={(v) => {
-            setFolder(v);
-            setPage(1);
-            setOpened(null);
-          }}
+          onChange={selectFolder}
           style={{ minWidth: 120 }}
-          options={folders.map((f) => ({ value: f.folder, label: `${folderLabel(f)}${f.unread ? ` (${f.unread})` : ''}` }))}
+          options={folders
+            .map((f) => ({ value: f.folder, label: `${folderLabel(f)}${f.unread ? ` (${f.unread})` : ''}` }))
+            .concat({ value: OUTBOX_KEY, label: `${t('Outbox')}${outboxCounts?.count ? ` (${outboxCounts.count})` : ''}` })}
         />
       )}
       <Input.Search
         data-testid="inbox-search"
         allowClear
         placeholder={t('Search sender or subject')}
+        disabled={showOutbox}
         value={search}
         onChange={(e) => {
           setSearch(e.target.value);
@@ -336,18 +348,14 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
               background: token.colorFillQuaternary,
             }}
           >
-            <FolderList
-              folders={folders}
-              selected={folder}
-              onSelect={(f) => {
-                setFolder(f);
-                setPage(1);
-                setOpened(null);
-              }}
-            />
+            <FolderList folders={folders} selected={folder} outbox={outboxCounts} onSelect={selectFolder} />
           </div>
         )}
-        {compact ? (
+        {showOutbox && accountId !== undefined ? (
+          <div style={{ flex: 1, minWidth: 0, minHeight: 0 }}>
+            <OutboxView accountId={accountId} reloadKey={threadReload} onChanged={loadFolders} />
+          </div>
+        ) : compact ? (
           <div style={{ flex: 1, minWidth: 0 }}>{opened ? thread : list}</div>
         ) : (
           <>
@@ -362,7 +370,10 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
         open={Boolean(compose)}
         initial={compose}
         accounts={accounts}
-        onClose={() => setCompose(null)}
+        onClose={() => {
+          setCompose(null);
+          loadFolders();
+        }}
         onSent={() => {
           loadList({ silent: true });
           loadFolders();

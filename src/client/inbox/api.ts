@@ -5,6 +5,7 @@ import type {
   MailListItem,
   MailMessage,
   OutboxEntry,
+  OutboxPage,
   Page,
   SendValues,
   UsableAccount,
@@ -57,6 +58,30 @@ export async function markSeen(api: APIClient, id: MailListItem['id']): Promise<
 export async function sendMail(api: APIClient, values: SendValues): Promise<OutboxEntry> {
   const res = await api.request<OutboxEntry>({ url: 'mailMessages:send', method: 'post', data: values, ...quiet });
   return res.data.data;
+}
+
+/** The account's mails that are not sent yet (queued, sending, failed), newest first. */
+export async function listOutbox(api: APIClient, accountId: UsableAccount['id'], page = 1, pageSize = 50): Promise<OutboxPage> {
+  const res = await api.request<OutboxEntry[]>({ url: 'mailOutbox:list', method: 'get', params: { accountId, page, pageSize }, ...quiet });
+  const meta = res.data.meta;
+  const rows = res.data.data ?? [];
+  return {
+    rows,
+    count: meta?.count ?? rows.length,
+    failed: (meta as { failed?: number } | undefined)?.failed ?? rows.filter((r) => r.state === 'failed').length,
+    page: meta?.page ?? page,
+    pageSize: meta?.pageSize ?? pageSize,
+  };
+}
+
+/** Sends a failed mail again (same Message-ID) and answers with its new state. */
+export async function retryOutbox(api: APIClient, id: OutboxEntry['id']): Promise<OutboxEntry> {
+  const res = await api.request<OutboxEntry>({ url: 'mailOutbox:retry', method: 'post', params: { filterByTk: id }, ...quiet });
+  return res.data.data;
+}
+
+export async function discardOutbox(api: APIClient, id: OutboxEntry['id']): Promise<void> {
+  await api.request({ url: 'mailOutbox:discard', method: 'post', params: { filterByTk: id }, ...quiet });
 }
 
 /** Where the browser downloads an attachment (streamed by the server with Content-Disposition: attachment). */

@@ -104,11 +104,26 @@ export interface SendValues {
   wait: true;
 }
 
-/** mailMessages:send answers with the outbox entry */
+/** mailMessages:send, mailOutbox:list and mailOutbox:retry answer with outbox entries */
 export interface OutboxEntry {
   id: number | string;
-  state?: string;
+  accountId?: number | string;
+  state?: 'queued' | 'sending' | 'sent' | 'failed' | string;
   error?: string | null;
   lastError?: string | null;
+  /** INTERRUPTED: the app stopped while sending it, so it may have gone out */
+  errorCode?: string | null;
   subject?: string;
+  to?: MailAddress[];
+  cc?: MailAddress[];
+  attachmentCount?: number;
+  attempts?: number;
+  nextAttemptAt?: string | null;
+  createdAt?: string;
+  source?: string;
+}
+
+export interface OutboxPage extends Page<OutboxEntry> {
+  /** entries that wait for a person (retry or discard) */
+  failed: number;
 }

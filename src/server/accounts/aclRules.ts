@@ -5,7 +5,7 @@ const USER_ACTIONS: Record<string, string[]> = {
   mailAccounts: ['listUsable'],
   mailMessages: ['list', 'get', 'send', 'folders', 'markSeen'],
   mailAttachments: ['download'],
-  mailOutbox: ['retry'],
+  mailOutbox: ['list', 'retry', 'discard'],
 };
 
 export const MAIL_SETTINGS_SNIPPET = 'pm.mail';

@@ -4,6 +4,7 @@ import { requireMailUser, usableAccountIds, usableAccountOr404 } from '../accoun
 import type { MailService } from '../mailService';
 import { parseSendValues } from '../sending/sendValues';
 import { writeSeenBack } from './seenWriteBack';
+import { publicOutboxEntry } from '../sending/outboxActions';
 
 const NS = '@mailbridge/plugin-mail';
 const LIST_FIELDS = [
@@ -170,22 +171,5 @@ export function registerMessageActions(app: Application, mail: MailService) {
       ctx.body = publicOutboxEntry(entry);
       await next();
     },
-
-    'mailOutbox:retry': async (ctx: any, next: () => Promise<void>) => {
-      const entry: any = await app.db.getModel('mailOutbox').findByPk(ctx.action.params.filterByTk);
-      if (!entry) ctx.throw(404, ctx.t('Outbox entry not found', { ns: NS }));
-      await accountFor(ctx, entry.get('accountId'));
-      if (!(await mail.outbox.retry(String(entry.get('id'))))) {
-        ctx.throw(409, ctx.t('Only a failed mail can be retried', { ns: NS }));
-      }
-      const settled = await mail.outbox.process(String(entry.get('id')));
-      ctx.body = publicOutboxEntry(settled);
-      await next();
-    },
   });
-}
-
-export function publicOutboxEntry(entry: any) {
-  const { message, ...rest } = entry.toJSON();
-  return { ...rest, subject: message?.subject, to: message?.to };
 }

@@ -511,6 +511,11 @@ export class Outbox {
     return count === 1;
   }
 
+  /** Deletes a failed entry; false when it is not (or no longer) failed. */
+  async discard(id: string) {
+    return (await this.model.destroy({ where: { id, state: 'failed' } })) === 1;
+  }
+
   /** Resolves when the entry is sent or failed, or after timeoutMs with its current state. */
   async waitForSettled(id: string, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;

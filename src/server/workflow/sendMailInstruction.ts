@@ -1,6 +1,6 @@
 import { Instruction, JOB_STATUS, EXECUTION_STATUS } from '@nocobase/plugin-workflow';
 import type { MailService } from '../mailService';
-import { publicOutboxEntry } from '../messages/messageActions';
+import { publicOutboxEntry } from '../sending/outboxActions';
 import { buildNodeMessage, fileRecordsOf, attachmentFilename, SendMailNodeConfig, ThreadParent } from './sendMailConfig';
 import type { StoredAttachment, StoredOutgoingMessage } from '../sending/outgoingMessage';
 
