@@ -19,6 +19,7 @@ describe('linking rules in the account settings, and the mail history of a recor
   let token: string;
   let accountId: string;
   let caseId: string;
+  let closedCaseId: string;
 
   beforeAll(async () => {
     peers = await startMailPeers([alice]);
@@ -42,10 +43,27 @@ describe('linking rules in the account settings, and the mail history of a recor
           interface: 'email',
           uiSchema: { type: 'string', title: 'Customer e-mail', 'x-component': 'Input', 'x-validator': 'email' },
         },
+        {
+          name: 'status',
+          type: 'string',
+          interface: 'select',
+          uiSchema: {
+            type: 'string',
+            title: 'Status',
+            'x-component': 'Select',
+            enum: [
+              { value: 'open', label: 'Open' },
+              { value: 'closed', label: 'Closed' },
+            ],
+          },
+        },
       ],
     });
-    const created = await hostApi(app, token, 'POST', 'cases:create', { title: 'Heating failure', email: karl });
+    const created = await hostApi(app, token, 'POST', 'cases:create', { title: 'Heating failure', email: karl, status: 'open' });
     caseId = String(created.data.id);
+    // Karl's earlier case, closed: the rule's "only records where" keeps his new mail off it
+    const closed = await hostApi(app, token, 'POST', 'cases:create', { title: 'Old boiler', email: karl, status: 'closed' });
+    closedCaseId = String(closed.data.id);
     const account = await hostApi(app, token, 'POST', 'mailAccounts:create', {
       ...peers.accountValues(alice),
       title: 'Support desk',
@@ -78,6 +96,12 @@ describe('linking rules in the account settings, and the mail history of a recor
     await chooseOption(page, 'settings_linking_collections_0_name', 'Cases (cases)');
     await chooseOption(page, 'settings_linking_collections_0_emailFields', 'Customer e-mail (email)');
     await page.locator('#settings_linking_collections_0_name').blur();
+    // Only open cases are found by the customer's address
+    await linking.getByTestId('open-filter').getByText('Every record').waitFor();
+    await linking.getByTestId('open-filter-add').click();
+    await chooseOption(page, 'settings_linking_collections_0_openFilter_field_0', 'Status');
+    await expect(page.getByTestId('open-filter-operator-0').innerText()).resolves.toBe('is not');
+    await chooseOption(page, 'settings_linking_collections_0_openFilter_value_0', 'Closed');
 
     // Agent address with a live plus-address example, subject token with a live example
     await page.locator('#settings_linking_agentAddress').fill(alice.user);
@@ -105,7 +129,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     // What the server stored
     const stored = (await hostApi(app, token, 'GET', `mailAccounts:get?filterByTk=${accountId}`)).data;
     expect(stored.settings.linking).toEqual({
-      collections: [{ name: 'cases', emailFields: ['email'] }],
+      collections: [{ name: 'cases', emailFields: ['email'], openFilter: { $and: [{ status: { $ne: 'closed' } }] } }],
       agentAddress: alice.user,
       subjectToken: { format: '[Case {id}]' },
       createByForward: { collection: 'cases', fieldMap: { title: 'subject', email: 'fromAddress' } },
@@ -125,6 +149,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     // (the labels come with the app's collections and fields)
     await rule.getByText('Cases (cases)').waitFor();
     await rule.getByText('Customer e-mail (email)').waitFor();
+    await expect(rule.getByTestId('open-filter-condition-0').innerText()).resolves.toMatch(/Status[\s\S]*is not[\s\S]*Closed/);
     await expect(page.locator('#settings_linking_agentAddress').inputValue()).resolves.toBe(alice.user);
     await expect(page.getByTestId('linking-subject-format').inputValue()).resolves.toBe('[Case {id}]');
     await page.getByTestId('section-linking-create').getByText('Title (title)').waitFor();
@@ -157,14 +182,28 @@ describe('linking rules in the account settings, and the mail history of a recor
         date: new Date(Date.now() - 300_000),
       }),
     );
+    // no token: filed by Karl's address, on his open case only
+    await peers.dovecot.deliver(
+      alice.user,
+      makeMessage(3, {
+        from: `Karl Kunde <${karl}>`,
+        to: alice.user,
+        subject: 'Question about my invoice',
+        messageId: 'invoice-1@kunde.test',
+        date: new Date(Date.now() - 200_000),
+      }),
+    );
     await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
     const links = (await hostApi(app, token, 'GET', `mailLinks:list?collection=cases&recordId=${caseId}`)).data;
     expect(links.map((l: any) => [l.lastMessage?.subject, l.link?.linkedBy])).toEqual([
+      ['Question about my invoice', 'participant'],
       [`Re: Heating still cold [Case ${caseId}]`, 'subject-token'],
     ]);
+    expect((await hostApi(app, token, 'GET', `mailLinks:list?collection=cases&recordId=${closedCaseId}`)).data).toEqual([]);
     const cases = (await hostApi(app, token, 'GET', 'cases:list?sort=id')).data;
     expect(cases.map((c: any) => [c.title, c.email])).toEqual([
       ['Heating failure', karl],
+      ['Old boiler', karl],
       ['Printer does not print', olga],
     ]);
 
@@ -256,15 +295,16 @@ describe('linking rules in the account settings, and the mail history of a recor
     await expect(history.getAttribute('data-record-id')).resolves.toBe(caseId);
     const thread = history.getByTestId('history-thread');
     await thread.filter({ hasText: 'Heating still cold' }).waitFor();
-    await expect(thread.count()).resolves.toBe(1);
-    await expect(thread.innerText()).resolves.toContain('Karl Kunde');
+    await thread.filter({ hasText: 'Question about my invoice' }).waitFor();
+    await expect(thread.count()).resolves.toBe(2);
+    await expect(thread.filter({ hasText: 'Heating still cold' }).innerText()).resolves.toContain('Karl Kunde');
     await expect(page.locator('.ant-drawer:visible').last().innerText()).resolves.toContain(karl);
     await settled(page, '.ant-drawer-content-wrapper');
     await page.mouse.move(0, 0);
     await screenshot(page, '42-record-mail-history');
 
     // The conversation opens from the history
-    await thread.click();
+    await thread.filter({ hasText: 'Heating still cold' }).click();
     const view = page.getByTestId('thread-view');
     await view.getByText('This is test message 1.').waitFor();
     await settled(page, '.ant-drawer-content-wrapper >> nth=-1');
@@ -289,6 +329,8 @@ describe('linking rules in the account settings, and the mail history of a recor
     await linking.getByText('Cases (cases)').waitFor();
     await expect(linking.innerText()).resolves.toContain('Tabelle hinzufügen');
     await expect(linking.innerText()).resolves.toContain('Beispiel');
+    await expect(linking.innerText()).resolves.toContain('Nur Datensätze, bei denen');
+    await expect(linking.getByTestId('open-filter-condition-0').innerText()).resolves.toContain('ist nicht');
     await expect(page.getByTestId('section-linking-create').innerText()).resolves.toContain('Adresse des Absenders');
     await expect(page.getByTestId('section-linking-limits').innerText()).resolves.toContain('pro Stunde');
     const text = await page.getByTestId('account-form').innerText();

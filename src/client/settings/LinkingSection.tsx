@@ -3,6 +3,7 @@ import { Alert, Button, Col, Form, Input, InputNumber, Row, Select, Switch, Typo
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useMailTranslation } from '../locale';
 import { FormSection } from './FormSection';
+import { OpenFilterInput } from './OpenFilterInput';
 import * as rules from './formRules';
 import {
   CollectionInfo,
@@ -97,6 +98,7 @@ function CollectionRule({ index, onRemove }: { index: number; onRemove(): void }
               onChange={() => {
                 form.setFieldValue([...LINKING, 'collections', index, 'tokenField'], undefined);
                 form.setFieldValue([...LINKING, 'collections', index, 'emailFields'], []);
+                form.setFieldValue([...LINKING, 'collections', index, 'openFilter'], undefined);
               }}
             />
           </Form.Item>
@@ -159,6 +161,17 @@ function CollectionRule({ index, onRemove }: { index: number; onRemove(): void }
               placeholder={t('None: only tokens link mail')}
               options={fieldOptions(fields, t, isTextField, rule?.emailFields, true)}
             />
+          </Form.Item>
+        </Col>
+        <Col span={24}>
+          <Form.Item
+            name={[index, 'openFilter']}
+            label={t('Only records where')}
+            tooltip={t(
+              'Mail is filed on a record by its e-mail addresses only while the record meets these conditions, for example Status is not Closed. Tokens in addresses and subjects link in any case.',
+            )}
+          >
+            <OpenFilterInput key={rule?.name ?? ''} fields={fields} disabled={!rule?.name} />
           </Form.Item>
         </Col>
       </Row>

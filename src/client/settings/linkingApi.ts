@@ -16,6 +16,8 @@ export interface FieldInfo {
   interface?: string;
   primaryKey?: boolean;
   title?: string;
+  /** The choices of a select, radio or checkbox-group field (uiSchema.enum). */
+  options?: Array<{ value: string | number | boolean; label: string }>;
 }
 
 /** NocoBase stores built-in titles as compiled strings, e.g. {{t("Users")}}. */
@@ -48,6 +50,11 @@ export async function listFieldInfos(api: APIClient, collection: string): Promis
     interface: f.interface,
     primaryKey: Boolean(f.primaryKey),
     title: f.uiSchema?.title,
+    options: Array.isArray(f.uiSchema?.enum)
+      ? f.uiSchema.enum
+          .filter((o: any) => o && ['string', 'number', 'boolean'].includes(typeof o.value))
+          .map((o: any) => ({ value: o.value, label: String(o.label ?? o.value) }))
+      : undefined,
   }));
 }
 
@@ -70,6 +77,11 @@ const SCALAR = new Set([
 
 export function isScalarField(f: FieldInfo): boolean {
   return SCALAR.has(String(f.type)) || f.interface === 'email';
+}
+
+/** Fields a condition of the "only records where" filter can test: scalars, booleans and choices. */
+export function isFilterField(f: FieldInfo): boolean {
+  return isScalarField(f) || f.type === 'boolean' || Boolean(f.options?.length);
 }
 
 export function isTextField(f: FieldInfo): boolean {
