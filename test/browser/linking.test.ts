@@ -162,37 +162,15 @@ describe('linking rules in the account settings, and the mail history of a recor
     await page.getByTestId('account-form').waitFor({ state: 'detached' });
 
     // Incoming mail: the customer's reply carries the case's subject token; a new customer starts a case.
-    await peers.dovecot.deliver(
-      alice.user,
-      makeMessage(1, {
-        from: `Karl Kunde <${karl}>`,
-        to: alice.user,
-        subject: `Re: Heating still cold [Case ${caseId}]`,
-        messageId: 'heating-2@kunde.test',
-        date: new Date(Date.now() - 600_000),
-      }),
-    );
-    await peers.dovecot.deliver(
-      alice.user,
-      makeMessage(2, {
-        from: `Olga Neu <${olga}>`,
-        to: alice.user,
-        subject: 'Printer does not print',
-        messageId: 'printer-1@kunde.test',
-        date: new Date(Date.now() - 300_000),
-      }),
-    );
+    const deliver = (n: number, from: string, subject: string, messageId: string, minutesAgo: number) =>
+      peers.dovecot.deliver(
+        alice.user,
+        makeMessage(n, { from, to: alice.user, subject, messageId, date: new Date(Date.now() - minutesAgo * 60_000) }),
+      );
+    await deliver(1, `Karl Kunde <${karl}>`, `Re: Heating still cold [Case ${caseId}]`, 'heating-2@kunde.test', 10);
+    await deliver(2, `Olga Neu <${olga}>`, 'Printer does not print', 'printer-1@kunde.test', 5);
     // no token: filed by Karl's address, on his open case only
-    await peers.dovecot.deliver(
-      alice.user,
-      makeMessage(3, {
-        from: `Karl Kunde <${karl}>`,
-        to: alice.user,
-        subject: 'Question about my invoice',
-        messageId: 'invoice-1@kunde.test',
-        date: new Date(Date.now() - 200_000),
-      }),
-    );
+    await deliver(3, `Karl Kunde <${karl}>`, 'Question about my invoice', 'invoice-1@kunde.test', 3);
     await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${accountId}`);
     const links = (await hostApi(app, token, 'GET', `mailLinks:list?collection=cases&recordId=${caseId}`)).data;
     expect(links.map((l: any) => [l.lastMessage?.subject, l.link?.linkedBy])).toEqual([

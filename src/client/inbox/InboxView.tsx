@@ -5,7 +5,7 @@ import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { FeedbackProvider } from '../settings/feedback';
 import { ProviderIcon } from '../settings/ProviderIcon';
-import { errorText, listFolders, listMessages, listOutbox } from './api';
+import { listFolders, listMessages, listOutbox } from './api';
 import { ComposeDrawer } from './ComposeDrawer';
 import { ComposeInitial, emptyCompose } from './compose';
 import { FolderList, folderKind, OUTBOX_KEY, OutboxCounts, useFolderLabel } from './FolderList';
@@ -14,6 +14,7 @@ import { MessageList } from './MessageList';
 import { OutboxView } from './OutboxView';
 import { ThreadView } from './ThreadView';
 import type { MailFolder, MailListItem, UsableAccount } from './types';
+import { usePage } from './usePage';
 import { useUsableAccounts } from './useUsableAccounts';
 
 export interface InboxViewProps {
@@ -64,10 +65,7 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
   const [search, setSearch] = useState('');
   const [q, setQ] = useState('');
   const [page, setPage] = useState(1);
-  const [rows, setRows] = useState<MailListItem[]>([]);
-  const [total, setTotal] = useState(0);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { rows, setRows, total, loading, error, load: loadPage } = usePage<MailListItem>();
   const [opened, setOpened] = useState<MailListItem | null>(null);
   const [compose, setCompose] = useState<ComposeInitial | null>(null);
   const [linkTarget, setLinkTarget] = useState<MailListItem | null>(null);
@@ -113,19 +111,9 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
   const loadList = useCallback(
     async ({ silent = false } = {}) => {
       if (accountId === undefined || folder === undefined || folder === OUTBOX_KEY) return;
-      if (!silent) setLoading(true);
-      try {
-        const result = await listMessages(api, { accountId, folder, q: q || undefined, page, pageSize });
-        setRows(result.rows);
-        setTotal(result.count);
-        setError(null);
-      } catch (e) {
-        setError(errorText(e));
-      } finally {
-        setLoading(false);
-      }
+      await loadPage(() => listMessages(api, { accountId, folder, q: q || undefined, page, pageSize }), { silent });
     },
-    [api, accountId, folder, q, page, pageSize],
+    [loadPage, api, accountId, folder, q, page, pageSize],
   );
 
   useEffect(() => {

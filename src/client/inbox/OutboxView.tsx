@@ -5,6 +5,7 @@ import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { useMessage } from '../settings/feedback';
 import { discardOutbox, errorText, listOutbox, retryOutbox } from './api';
+import { usePage } from './usePage';
 import { addressList, longDate, shortDate } from './format';
 import type { OutboxEntry, UsableAccount } from './types';
 
@@ -46,25 +47,13 @@ export function OutboxView({
   const { token } = theme.useToken();
   const stateTag = useStateTag();
   const language = i18n.language || 'en-US';
-  const [rows, setRows] = useState<OutboxEntry[]>([]);
-  const [total, setTotal] = useState(0);
   const [page, setPage] = useState(1);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
   const [busyId, setBusyId] = useState<OutboxEntry['id'] | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const result = await listOutbox(api, accountId, page, PAGE_SIZE);
-      setRows(result.rows);
-      setTotal(result.count);
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [api, accountId, page]);
+  const { rows, total, loading, error, load: loadPage } = usePage<OutboxEntry>(true);
+  const load = useCallback(
+    () => loadPage(() => listOutbox(api, accountId, page, PAGE_SIZE), { silent: true }),
+    [loadPage, api, accountId, page],
+  );
 
   useEffect(() => {
     load();
