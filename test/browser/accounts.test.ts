@@ -1,7 +1,7 @@
 import fs from 'fs';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
-import { startHostApp, signIn, HostApp } from '../support/hostApp';
+import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
 import { chooseOption, launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
@@ -169,5 +169,45 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     await page.getByTestId('provider-card-smtp-imap').getByText('Empfängt').waitFor();
     const text = await page.innerText('body');
     expect(text).not.toMatch(/\b(provider|status|folder)\.[a-z-]+/);
+  });
+
+  it('says in German what failed and what to do, with the server\'s own words beside it', async () => {
+    const token = await signIn(app.url);
+    const [account] = (await hostApi(app, token, 'GET', 'mailAccounts:list')).data.filter((a: any) => a.address === alice.user);
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${account.id}`, { secrets: { password: 'not-alices-password' } });
+    const synced = await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.id}`);
+    expect(synced.data.error.code).toBe('AUTH_FAILED');
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(90000);
+    await signInThroughForm(page, app.url);
+    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    await page.goto(`${app.url}/admin/settings/mail`);
+    const row = page.locator('.ant-table-row', { hasText: alice.user });
+    const lastError = row.locator('[data-testid=account-last-error][data-code=AUTH_FAILED]');
+    await lastError.waitFor();
+    await expect(lastError.innerText()).resolves.toBe('Anmeldung abgelehnt');
+    await page.mouse.move(0, 0);
+    await screenshot(page, '15-account-error-de');
+
+    await row.getByText('Bearbeiten', { exact: true }).click();
+    await page.getByTestId('test-connection').click();
+    const result = page.locator('[data-testid=test-connection-result][data-state=failed]');
+    await result.waitFor({ timeout: 60000 });
+    const imap = page.getByTestId('test-step-imap');
+    await expect(imap.getByTestId('error-summary').innerText()).resolves.toBe(
+      'Anmeldung abgelehnt — Prüfen Sie Benutzernamen und Passwort (oder melden Sie sich neu an).',
+    );
+    // the details stay as the server gave them, for whoever reads the logs or asks the provider
+    await expect(imap.innerText()).resolves.toMatch(/authenticat/i);
+    expect(await result.innerText()).not.toContain('not-alices-password');
+    await settled(page, '[data-testid=test-connection-result]');
+    await screenshot(page, '16-test-connection-error-de');
+
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${account.id}`, { secrets: { password: alice.password } });
+    await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.id}`);
+    await page.goto(`${app.url}/admin/settings/mail`);
+    await row.locator('[data-testid=account-status][data-status=ok]').waitFor();
+    await expect(row.getByTestId('account-last-error').count()).resolves.toBe(0);
   });
 });

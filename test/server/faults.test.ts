@@ -271,7 +271,7 @@ describe('faults: dovecot, the SMTP sink and a node dying in the middle of the w
     try {
       await enqueue(2);
       await mail.outbox.drain();
-      expect(await account(id)).toMatchObject({ status: 'error' });
+      expect(await account(id)).toMatchObject({ status: 'error', lastErrorCode: 'AUTH_FAILED' });
       expect((await account(id)).lastError).toMatch(/password|authenticat/i);
 
       const updated = await t.agent(admin).post('mailAccounts:update', { secrets: { password: users.health.password } }, { filterByTk: id });
@@ -288,7 +288,7 @@ describe('faults: dovecot, the SMTP sink and a node dying in the middle of the w
         t.db.sequelize.removeHook('afterQuery', 'count-account-writes');
       }
       expect(sink.received).toHaveLength(45);
-      expect(await account(id)).toMatchObject({ status: 'ok', lastError: null, consecutiveFailures: 0 });
+      expect(await account(id)).toMatchObject({ status: 'ok', lastError: null, lastErrorCode: null, consecutiveFailures: 0 });
       expect((await account(id)).lastSuccessAt).toBeTruthy();
       expect(accountWrites).toHaveLength(1);
     } finally {

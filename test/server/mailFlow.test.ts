@@ -249,5 +249,13 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(account.get('lastError')).toBeTruthy();
     expect(account.get('lastError')).not.toContain('now-wrong-pw');
     expect(await messages().count({ where: { accountId } })).toBe(before);
+    // the code travels with the text, so the settings page can say it in the user's language
+    const shown = (await t.agent(admin).get('mailAccounts:get', { filterByTk: accountId })).body.data;
+    expect(shown).toMatchObject({ status: 'error', lastErrorCode: 'AUTH_FAILED' });
+
+    await t.agent(admin).post('mailAccounts:update', { secrets: { password: alice.password } }, { filterByTk: accountId });
+    expect((await syncNow()).ok).toBe(true);
+    const healthy = (await t.agent(admin).get('mailAccounts:get', { filterByTk: accountId })).body.data;
+    expect(healthy).toMatchObject({ status: 'ok', lastError: null, lastErrorCode: null, consecutiveFailures: 0 });
   });
 });

@@ -4,6 +4,7 @@ import { CheckCircleOutlined, DeleteOutlined, PaperClipOutlined, RedoOutlined } 
 import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { useMessage } from '../settings/feedback';
+import { useErrorSummary } from '../settings/errorSummary';
 import { discardOutbox, errorText, listOutbox, retryOutbox } from './api';
 import { usePage } from './usePage';
 import { addressList, longDate, shortDate } from './format';
@@ -46,6 +47,7 @@ export function OutboxView({
   const { t, i18n } = useMailTranslation();
   const { token } = theme.useToken();
   const stateTag = useStateTag();
+  const errorSummary = useErrorSummary();
   const language = i18n.language || 'en-US';
   const [page, setPage] = useState(1);
   const [busyId, setBusyId] = useState<OutboxEntry['id'] | null>(null);
@@ -115,6 +117,7 @@ export function OutboxView({
           {rows.map((entry) => {
             const failed = entry.state === 'failed';
             const interrupted = failed && entry.errorCode === INTERRUPTED;
+            const summary = failed ? errorSummary(entry.errorCode) : null;
             const retryButton = (
               <Button size="small" icon={<RedoOutlined />} loading={busyId === entry.id} disabled={busyId !== null && busyId !== entry.id} data-testid="outbox-retry" onClick={interrupted ? undefined : () => act(entry, 'retry')}>
                 {t('Send again')}
@@ -148,6 +151,7 @@ export function OutboxView({
                 {failed && (
                   <>
                     <Typography.Paragraph type={interrupted ? 'warning' : 'danger'} style={{ fontSize: 13, margin: '6px 0' }} data-testid="outbox-error">
+                      {summary && <Typography.Text strong type={interrupted ? 'warning' : 'danger'}>{summary.title}: </Typography.Text>}
                       {entry.lastError || t('The mail could not be sent.')}
                     </Typography.Paragraph>
                     <Space size={8}>

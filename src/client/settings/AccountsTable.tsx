@@ -7,6 +7,7 @@ import { AccountStatus, isSyncing } from './AccountStatus';
 import { accountSyncs } from './providerCatalog';
 import { ProviderIcon } from './ProviderIcon';
 import { RelativeTime } from './RelativeTime';
+import { useErrorSummary } from './errorSummary';
 import type { MailAccount } from './types';
 
 export interface AccountActions {
@@ -42,19 +43,22 @@ function LastSync({ account }: { account: MailAccount }) {
 
 function LastError({ account }: { account: MailAccount }) {
   const { t } = useMailTranslation();
+  const summary = useErrorSummary()(account.lastErrorCode);
   if (!account.lastError) return null;
   const times =
     account.consecutiveFailures && account.consecutiveFailures > 1
       ? ` (${t('{{n}}× in a row', { n: account.consecutiveFailures })})`
       : '';
+  const tooltip = summary ? `${summary.title}${times}. ${summary.advice} — ${account.lastError}` : account.lastError + times;
   return (
     <Typography.Text
       type="danger"
-      ellipsis={{ tooltip: account.lastError + times }}
+      ellipsis={{ tooltip }}
       style={{ display: 'block', maxWidth: 230, marginLeft: 14, fontSize: 12, whiteSpace: 'nowrap' }}
       data-testid="account-last-error"
+      data-code={account.lastErrorCode ?? undefined}
     >
-      {account.lastError}
+      {summary ? summary.title : account.lastError}
       {times}
     </Typography.Text>
   );

@@ -2,6 +2,7 @@ import React from 'react';
 import { Alert, Spin, Typography, theme } from 'antd';
 import { CheckCircleFilled, CloseCircleFilled } from '@ant-design/icons';
 import { useMailTranslation } from '../locale';
+import { MailErrorLines } from './errorSummary';
 import type { TestResult, TestStep } from './types';
 
 const STEP_LABELS: Record<string, string> = {
@@ -98,18 +99,7 @@ function StepRow({ step }: { step: TestStep }) {
             )}
           </Typography.Text>
         )}
-        {!step.ok && step.error && (
-          <>
-            <Typography.Text type="danger" style={{ display: 'block' }}>
-              {step.error.message}
-            </Typography.Text>
-            {step.error.hint && (
-              <Typography.Text type="secondary" style={{ display: 'block' }}>
-                {step.error.hint}
-              </Typography.Text>
-            )}
-          </>
-        )}
+        {!step.ok && step.error && <MailErrorLines error={step.error} />}
       </div>
     </div>
   );
@@ -178,10 +168,7 @@ export function TestConnectionResult({
       ))}
       {!steps.length && result.error && (
         <div style={{ padding: '12px 16px', borderTop: `1px solid ${token.colorBorderSecondary}` }}>
-          <Typography.Text type="danger" style={{ display: 'block' }}>
-            {result.error.message}
-          </Typography.Text>
-          {result.error.hint && <Typography.Text type="secondary">{result.error.hint}</Typography.Text>}
+          <MailErrorLines error={result.error} />
         </div>
       )}
     </div>

@@ -26,6 +26,8 @@ export interface MailAccount {
   lastSyncAt?: string | null;
   lastSuccessAt?: string | null;
   lastError?: string | null;
+  /** the MailError code of lastError */
+  lastErrorCode?: string | null;
   consecutiveFailures?: number;
   userIds?: Array<number | string>;
   roleNames?: string[];

@@ -28,6 +28,8 @@ export default defineCollection({
     { name: 'lastSyncAt', type: 'date' },
     { name: 'lastSuccessAt', type: 'date' },
     { name: 'lastError', type: 'text' },
+    // the MailError code of lastError (AUTH_FAILED, TLS_MISMATCH …)
+    { name: 'lastErrorCode', type: 'string' },
     { name: 'consecutiveFailures', type: 'integer', defaultValue: 0 },
     { name: 'syncProgress', type: 'json' },
     // A database lease, so that one node of a cluster syncs an account at a time and a killed node's lease expires.

@@ -4,6 +4,7 @@ import type { MailService } from '../mailService';
 import { OAuthStates } from './oauthStates';
 import { accountTokenCache } from './tokenCacheStore';
 import { missingScopes, requestedScopes } from '../accounts/scopes';
+import { NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { connectsWithMicrosoft, usesMicrosoftOAuth } from '../accounts/engineConfig';
 
 const NS = '@mailbridge/plugin-mail';
@@ -60,7 +61,7 @@ export function registerOAuthActions(app: Application, mail: MailService) {
         redirectUri,
       },
       status: 'ok',
-      lastError: null,
+      ...NO_ACCOUNT_ERROR,
       consecutiveFailures: 0,
     });
     await mail.engine.forget(String(account.get('id')));

@@ -11,6 +11,7 @@ import { withoutNulChars } from '../db/nulChars';
 import { StoredOutgoingMessage, toOutgoing } from './outgoingMessage';
 import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
+import { accountErrorValues, NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { messageRowFromValues } from '../linking/messageRow';
 import { runDrain } from './drainPipeline';
 
@@ -385,8 +386,8 @@ export class Outbox {
       .getModel('mailAccounts')
       .update(
         sent
-          ? { status: 'ok', lastError: null, consecutiveFailures: 0, lastSuccessAt: new Date() }
-          : { status: 'error', lastError: entry.get('lastError') },
+          ? { status: 'ok', ...NO_ACCOUNT_ERROR, consecutiveFailures: 0, lastSuccessAt: new Date() }
+          : { status: 'error', lastError: entry.get('lastError'), lastErrorCode: entry.get('errorCode') },
         { where: { id: account.get('id') }, hooks: false, silent: true },
       );
   }
@@ -397,7 +398,7 @@ export class Outbox {
       await this.app.db
         .getModel('mailAccounts')
         .update(
-          { status: 'needs-reconnect', lastError: [err.message, err.hint].filter(Boolean).join(' — ') },
+          { status: 'needs-reconnect', ...accountErrorValues(err) },
           { where: { id: entry.get('accountId') }, hooks: false, silent: true },
         );
     }

@@ -3,6 +3,7 @@ import type { FolderInfo, MailSource, SyncBatch } from '@mailbridge/mail-core';
 import type { AccountEngine } from '../accounts/accountEngine';
 import { canReceive } from '../accounts/engineConfig';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
+import { accountErrorValues, NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { SyncLease } from './syncLease';
 import { knownProviderIds, storeBatch } from './messageStore';
 import { Watchdog } from './watchdog';
@@ -122,7 +123,7 @@ export class SyncService {
         status: 'ok',
         lastSyncAt: now,
         lastSuccessAt: now,
-        lastError: null,
+        ...NO_ACCOUNT_ERROR,
         consecutiveFailures: 0,
         syncProgress: null,
       });
@@ -139,7 +140,7 @@ export class SyncService {
       await this.mark(accountId, {
         status: err.needsReconnect ? 'needs-reconnect' : 'error',
         lastSyncAt: new Date(),
-        lastError: [error.message, error.hint].filter(Boolean).join(' — '),
+        ...accountErrorValues(error),
         consecutiveFailures: (account.get('consecutiveFailures') ?? 0) + 1,
         syncProgress: null,
       }).catch(() => undefined);
