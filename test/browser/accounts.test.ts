@@ -187,8 +187,12 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     const lastError = row.locator('[data-testid=account-last-error][data-code=AUTH_FAILED]');
     await lastError.waitFor();
     await expect(lastError.innerText()).resolves.toBe('Anmeldung abgelehnt');
-    await page.mouse.move(0, 0);
+    await lastError.hover();
+    const details = page.getByTestId('account-last-error-details');
+    await details.waitFor();
+    await expect(details.innerText()).resolves.toMatch(/Prüfen Sie Benutzernamen und Passwort[\s\S]*Authentication failed/);
     await screenshot(page, '15-account-error-de');
+    await page.mouse.move(0, 0);
 
     await row.getByText('Bearbeiten', { exact: true }).click();
     await page.getByTestId('test-connection').click();

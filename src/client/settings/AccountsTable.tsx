@@ -49,11 +49,10 @@ function LastError({ account }: { account: MailAccount }) {
     account.consecutiveFailures && account.consecutiveFailures > 1
       ? ` (${t('{{n}}× in a row', { n: account.consecutiveFailures })})`
       : '';
-  const tooltip = summary ? `${summary.title}${times}. ${summary.advice} — ${account.lastError}` : account.lastError + times;
-  return (
+  const text = (
     <Typography.Text
       type="danger"
-      ellipsis={{ tooltip }}
+      ellipsis={summary ? true : { tooltip: account.lastError + times }}
       style={{ display: 'block', maxWidth: 230, marginLeft: 14, fontSize: 12, whiteSpace: 'nowrap' }}
       data-testid="account-last-error"
       data-code={account.lastErrorCode ?? undefined}
@@ -62,6 +61,15 @@ function LastError({ account }: { account: MailAccount }) {
       {times}
     </Typography.Text>
   );
+  if (!summary) return text;
+  // the short line in the user's language; what to do and the server's own words on hover
+  const details = (
+    <div data-testid="account-last-error-details">
+      <div>{summary.advice}</div>
+      <div style={{ marginTop: 6, opacity: 0.85 }}>{account.lastError}</div>
+    </div>
+  );
+  return <Tooltip title={details}>{text}</Tooltip>;
 }
 
 export function AccountsTable({
