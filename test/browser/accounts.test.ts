@@ -2,7 +2,7 @@ import fs from 'fs';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
-import { chooseOption, launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
+import { chooseOption, germanPage, launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
 jest.setTimeout(300000);
@@ -156,10 +156,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     });
     expect(res.status).toBe(200);
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(90000);
-    await signInThroughForm(page, app.url);
-    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    const { page } = await germanPage(browser, app.url);
     await page.goto(`${app.url}/admin/settings/mail`);
     await page.getByRole('heading', { name: 'E-Mail-Konten' }).waitFor({ timeout: 60000 });
     const row = page.locator('.ant-table-row', { hasText: alice.user });
@@ -178,10 +175,7 @@ describe('Settings → E-Mail: an admin adds an SMTP/IMAP account in the browser
     const synced = await hostApi(app, token, 'POST', `mailAccounts:syncNow?filterByTk=${account.id}`);
     expect(synced.data.error.code).toBe('AUTH_FAILED');
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(90000);
-    await signInThroughForm(page, app.url);
-    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    const { page } = await germanPage(browser, app.url);
     await page.goto(`${app.url}/admin/settings/mail`);
     const row = page.locator('.ant-table-row', { hasText: alice.user });
     const lastError = row.locator('[data-testid=account-last-error][data-code=AUTH_FAILED]');

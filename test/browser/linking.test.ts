@@ -2,7 +2,7 @@ import fs from 'fs';
 import type { Browser } from 'playwright-core';
 import { makeMessage } from '@mailbridge/mail-testkit';
 import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
-import { chooseOption, launchBrowser, screenshot, settled, signInThroughForm, trackWrites, signedInPage } from '../support/browser';
+import { chooseOption, germanPage, launchBrowser, screenshot, settled, signInThroughForm, trackWrites, signedInPage } from '../support/browser';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 
 jest.setTimeout(600000);
@@ -295,10 +295,7 @@ describe('linking rules in the account settings, and the mail history of a recor
     await hostApi(app, token, 'POST', 'systemSettings:update?filterByTk=1', {
       enabledLanguages: ['en-US', 'de-DE', 'zh-CN'],
     });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-    page.setDefaultTimeout(90000);
-    await signInThroughForm(page, app.url);
-    await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+    const { page } = await germanPage(browser, app.url, { width: 1400, height: 1300 });
     await page.goto(`${app.url}/admin/settings/mail`);
     const row = page.locator('.ant-table-row', { hasText: alice.user });
     await row.getByText('Bearbeiten', { exact: true }).click();

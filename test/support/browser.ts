@@ -57,6 +57,13 @@ export async function signedInPage(
   return { page, pageErrors };
 }
 
+/** A page signed in as the admin that shows NocoBase in German (the language must be enabled in the system settings). */
+export async function germanPage(browser: Browser, url: string, viewport = { width: 1400, height: 1000 }) {
+  const { page, pageErrors } = await signedInPage(browser, url, viewport);
+  await page.evaluate(() => localStorage.setItem('NOCOBASE_LOCALE', 'de-DE'));
+  return { page, pageErrors };
+}
+
 /**
  * Picks an option of an antd Select by its label (the options render in a popup whose ids start with the select's
  * id). A click that lands while the form re-renders can leave the popup closed: the select is opened again then.
