@@ -3,7 +3,7 @@ import http from 'http';
 import type { AddressInfo } from 'net';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
-import { startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
+import { freePort, startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
 import { launchBrowser, screenshot, signInThroughForm, settled, signedInPage } from '../support/browser';
 
 jest.setTimeout(600000);
@@ -275,6 +275,32 @@ describe('the Inbox block on a modern page', () => {
     expect(sink.received.length).toBe(sentBefore + 1);
     const list = await hostApi(app, token, 'GET', `mailOutbox:list?accountId=${accountId}`);
     expect(list.data).toEqual([]);
+
+    // the SMTP server cannot be reached: the mail waits for its next attempt, says why, and can be dropped
+    const settingsWith = (smtpPort: number) => ({
+      smtp: { host: sink.host, port: smtpPort, security: 'none' },
+      imap: { host: dovecot.host, port: dovecot.imapPort, security: 'none' },
+      sync: { intervalSeconds: 3600 },
+    });
+    const closedPort = await freePort();
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { settings: settingsWith(closedPort) });
+    try {
+      const waiting = await hostApi(app, token, 'POST', 'mailMessages:send', { accountId, to: [bob.user], subject: 'While the server is away', text: 'x' });
+      expect(waiting.data).toMatchObject({ state: 'queued', attempts: 1, errorCode: 'HOST_UNREACHABLE' });
+      await page.reload();
+      await outboxFolder.click();
+      const row = page.locator('[data-testid=outbox-row][data-state=queued]');
+      await expect(row.getByTestId('outbox-error').innerText()).resolves.toMatch(new RegExp(`^Server not reachable: .*:${closedPort}`));
+      await row.getByText(/Attempt 1 failed; next attempt/).waitFor();
+      await page.mouse.move(0, 0);
+      await screenshot(page, '36-outbox-waiting');
+      await row.getByTestId('outbox-discard').click();
+      await page.locator('.ant-popconfirm:visible').getByRole('button', { name: 'Discard' }).click();
+      await page.getByTestId('outbox-empty').waitFor();
+    } finally {
+      await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { settings: settingsWith(sink.port) });
+    }
+    expect(sink.received.length).toBe(sentBefore + 1);
   });
 
   it('shows a member who is not assigned to the account none of its mail', async () => {

@@ -1,5 +1,6 @@
 import { startSmtpSink, SmtpSink } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
+import { freePort } from '../support/net';
 
 // The outbox as its users see it: mails that did not go out are listed with the provider's answer, and can be
 // sent again (once, with their Message-ID) or discarded, by the users of the account only. Real SMTP server
@@ -129,6 +130,41 @@ describe('the outbox: failed mails listed, sent again, discarded', () => {
     expect(await t.db.getModel('mailOutbox').findByPk(id)).toBeNull();
     expect((await t.agent(assigned).post('mailOutbox:discard', {}, { filterByTk: id })).status).toBe(404);
     expect((await t.agent(assigned).get('mailOutbox:list', { accountId })).body.data).toEqual([]);
+  });
+
+  it('a mail waiting for its next attempt shows why and can be discarded; once due it cannot', async () => {
+    // nothing listens on this port: the server is unreachable, which is worth another attempt later
+    const closed = await freePort();
+    const res = await t.agent(admin).post('mailAccounts:create', {
+      title: 'Unreachable',
+      provider: 'smtp',
+      address: SENDER.user,
+      settings: { smtp: { host: '127.0.0.1', port: closed, security: 'none', user: SENDER.user } },
+      secrets: { password: SENDER.password },
+      userIds: [(await t.db.getRepository('users').findOne({ filter: { email: 'outbox-member@example.test' } })).get('id')],
+    });
+    const unreachableId = String(res.body.data.id);
+    const sendTo = (subject: string) =>
+      t.agent(assigned).post('mailMessages:send', { accountId: unreachableId, to: ['customer@example.test'], subject, text: 'x', source: 'ui' });
+    expect((await sendTo('Reminder A')).body.data.state).toBe('queued');
+    expect((await sendTo('Reminder B')).body.data.state).toBe('queued');
+
+    const list = await t.agent(assigned).get('mailOutbox:list', { accountId: unreachableId });
+    expect(list.body.meta).toMatchObject({ count: 2, failed: 0 });
+    const [b, a] = list.body.data;
+    for (const entry of [a, b]) {
+      expect(entry).toMatchObject({ state: 'queued', attempts: 1, errorCode: 'HOST_UNREACHABLE' });
+      expect(entry.lastError).toMatch(new RegExp(String(closed)));
+      expect(new Date(entry.nextAttemptAt).getTime()).toBeGreaterThan(Date.now());
+    }
+
+    expect((await t.agent(stranger).post('mailOutbox:discard', {}, { filterByTk: a.id })).status).toBe(404);
+    expect((await t.agent(assigned).post('mailOutbox:discard', {}, { filterByTk: a.id })).status).toBe(200);
+    // B comes due: a drain may take it any moment now, so it is no longer the user's to drop
+    await t.db.getModel('mailOutbox').update({ nextAttemptAt: new Date(Date.now() - 1000) }, { where: { id: b.id } });
+    expect((await t.agent(assigned).post('mailOutbox:discard', {}, { filterByTk: b.id })).status).toBe(409);
+    const left = (await t.agent(assigned).get('mailOutbox:list', { accountId: unreachableId })).body.data;
+    expect(left.map((e: any) => e.subject)).toEqual(['Reminder B']);
   });
 
   it('a queued mail is listed but can be neither discarded nor retried: it may be on its way', async () => {

@@ -162,7 +162,10 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
         setError(entry.lastError || t('The mail could not be sent.'));
         return;
       }
-      messageApi.success(entry?.state === 'sent' ? t('Mail sent.') : t('Mail queued; it will be sent shortly.'));
+      if (entry?.state === 'queued' && (entry.attempts ?? 0) > 0 && entry.lastError) {
+        // not lost: it waits in the outbox for its next attempt, where it can also be discarded
+        messageApi.warning(t('Not sent yet: {{error}} It is tried again later; see the Outbox.', { error: entry.lastError }), 8);
+      } else messageApi.success(entry?.state === 'sent' ? t('Mail sent.') : t('Mail queued; it will be sent shortly.'));
       onSent?.(entry);
       onClose();
     } catch (e) {

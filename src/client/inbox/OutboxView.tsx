@@ -117,7 +117,23 @@ export function OutboxView({
           {rows.map((entry) => {
             const failed = entry.state === 'failed';
             const interrupted = failed && entry.errorCode === INTERRUPTED;
-            const summary = failed ? errorSummary(entry.errorCode) : null;
+            // failed once, and waits for its next attempt: not on its way until then, so it can be dropped
+            const waiting = entry.state === 'queued' && (entry.attempts ?? 0) > 0 && !!entry.nextAttemptAt;
+            const summary = failed || waiting ? errorSummary(entry.errorCode) : null;
+            const discardButton = (
+              <Popconfirm
+                title={t('Discard this mail?')}
+                description={t('It will not be sent and cannot be restored.')}
+                okText={t('Discard')}
+                okButtonProps={{ danger: true }}
+                cancelText={t('Cancel')}
+                onConfirm={() => act(entry, 'discard')}
+              >
+                <Button size="small" danger type="text" icon={<DeleteOutlined />} disabled={busyId !== null} data-testid="outbox-discard">
+                  {t('Discard')}
+                </Button>
+              </Popconfirm>
+            );
             const retryButton = (
               <Button size="small" icon={<RedoOutlined />} loading={busyId === entry.id} disabled={busyId !== null && busyId !== entry.id} data-testid="outbox-retry" onClick={interrupted ? undefined : () => act(entry, 'retry')}>
                 {t('Send again')}
@@ -143,17 +159,20 @@ export function OutboxView({
                 <Typography.Text type="secondary" ellipsis style={{ display: 'block', fontSize: 13, marginTop: 2 }}>
                   {t('To: {{list}}', { list: addressList([...(entry.to ?? []), ...(entry.cc ?? [])]) || '—' })}
                 </Typography.Text>
-                {entry.state === 'queued' && (entry.attempts ?? 0) > 0 && entry.nextAttemptAt && (
+                {waiting && (
                   <Typography.Text type="secondary" style={{ display: 'block', fontSize: 12, marginTop: 2 }}>
-                    {t('Attempt {{n}} failed; next attempt {{when}}.', { n: entry.attempts, when: longDate(entry.nextAttemptAt, language) })}
+                    {t('Attempt {{n}} failed; next attempt {{when}}.', { n: entry.attempts, when: longDate(entry.nextAttemptAt!, language) })}
                   </Typography.Text>
                 )}
+                {(failed || (waiting && entry.lastError)) && (
+                  <Typography.Paragraph type={interrupted ? 'warning' : failed ? 'danger' : 'secondary'} style={{ fontSize: 13, margin: '6px 0' }} data-testid="outbox-error">
+                    {summary && <Typography.Text strong type={interrupted ? 'warning' : failed ? 'danger' : undefined}>{summary.title}: </Typography.Text>}
+                    {entry.lastError || t('The mail could not be sent.')}
+                  </Typography.Paragraph>
+                )}
+                {waiting && <Space size={8}>{discardButton}</Space>}
                 {failed && (
                   <>
-                    <Typography.Paragraph type={interrupted ? 'warning' : 'danger'} style={{ fontSize: 13, margin: '6px 0' }} data-testid="outbox-error">
-                      {summary && <Typography.Text strong type={interrupted ? 'warning' : 'danger'}>{summary.title}: </Typography.Text>}
-                      {entry.lastError || t('The mail could not be sent.')}
-                    </Typography.Paragraph>
                     <Space size={8}>
                       {interrupted ? (
                         <Popconfirm
@@ -168,18 +187,7 @@ export function OutboxView({
                       ) : (
                         retryButton
                       )}
-                      <Popconfirm
-                        title={t('Discard this mail?')}
-                        description={t('It will not be sent and cannot be restored.')}
-                        okText={t('Discard')}
-                        okButtonProps={{ danger: true }}
-                        cancelText={t('Cancel')}
-                        onConfirm={() => act(entry, 'discard')}
-                      >
-                        <Button size="small" danger type="text" icon={<DeleteOutlined />} disabled={busyId !== null} data-testid="outbox-discard">
-                          {t('Discard')}
-                        </Button>
-                      </Popconfirm>
+                      {discardButton}
                     </Space>
                   </>
                 )}

@@ -137,6 +137,12 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 // queued -> sending -> sent | failed. An entry is claimed by a conditional update (only one node wins), keeps
 // the Message-ID it was given when queued, and an entry found in "sending" after a crash is never resent on its
 // own: it becomes failed/INTERRUPTED for a person to check and retry.
+/** Failed once and waits for its next attempt, which is not due yet: settled for whoever waits on the sending. */
+function isWaitingForRetry(entry: any): boolean {
+  const next = entry.get('nextAttemptAt');
+  return entry.get('state') === 'queued' && entry.get('attempts') > 0 && !!next && new Date(next).getTime() > Date.now();
+}
+
 export class Outbox {
   private listeners = new Set<Listener>();
   private decorators: OutgoingDecorator[] = [];
@@ -512,17 +518,22 @@ export class Outbox {
     return count === 1;
   }
 
-  /** Deletes a failed entry; false when it is not (or no longer) failed. */
+  /**
+   * Deletes a failed entry, or one that failed and waits for its next attempt (not due yet, so no drain can be
+   * sending it); false when it is neither (or no longer). One conditional statement: a claim either came first and
+   * the entry is kept, or finds nothing.
+   */
   async discard(id: string) {
-    return (await this.model.destroy({ where: { id, state: 'failed' } })) === 1;
+    const waiting = { state: 'queued', attempts: { [Op.gt]: 0 }, nextAttemptAt: { [Op.gt]: new Date() } };
+    return (await this.model.destroy({ where: { id, [Op.or]: [{ state: 'failed' }, waiting] } })) === 1;
   }
 
-  /** Resolves when the entry is sent or failed, or after timeoutMs with its current state. */
+  /** Resolves when the entry is sent or failed or waits for its next attempt, or after timeoutMs with its current state. */
   async waitForSettled(id: string, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const entry = await this.model.findByPk(id);
-      if (!entry || TERMINAL.has(entry.get('state')) || Date.now() > deadline) return entry;
+      if (!entry || TERMINAL.has(entry.get('state')) || isWaitingForRetry(entry) || Date.now() > deadline) return entry;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

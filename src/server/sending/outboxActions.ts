@@ -72,11 +72,12 @@ export function registerOutboxActions(app: Application, mail: MailService) {
       await next();
     },
 
-    // Drops a failed mail for good. Queued and sending ones are not the user's to drop: they may be on their way.
+    // Drops a failed mail, or one waiting for its next attempt, for good. Mails being sent or due now are not the
+    // user's to drop: they may be on their way.
     'mailOutbox:discard': async (ctx: any, next: () => Promise<void>) => {
       const entry = await entryOr404(ctx);
       if (!(await mail.outbox.discard(String(entry.get('id'))))) {
-        ctx.throw(409, ctx.t('Only a failed mail can be discarded', { ns: NS }));
+        ctx.throw(409, ctx.t('Only a failed mail or one waiting for its next attempt can be discarded', { ns: NS }));
       }
       ctx.body = { id: entry.get('id'), discarded: true };
       await next();
