@@ -300,7 +300,35 @@ describe('the Inbox block on a modern page', () => {
     } finally {
       await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { settings: settingsWith(sink.port) });
     }
-    expect(sink.received.length).toBe(sentBefore + 1);
+
+    // sent from the compose drawer and refused: the drawer stays open with what failed and the server's words
+    await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { secrets: { password: 'wrong-password' } });
+    try {
+      await page.getByTestId('inbox-compose').click();
+      await page.getByTestId('compose-to').click();
+      await page.keyboard.type(bob.user);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('compose-subject').fill('Sent with a stale password');
+      await page.getByTestId('compose-text').fill('x');
+      await page.getByTestId('compose-send').click();
+      const composeError = page.getByTestId('compose-error');
+      await expect(composeError.innerText()).resolves.toMatch(/Sign-in refused: .*(authentication|credentials)/i);
+      await page.getByTestId('compose-form').waitFor();
+      await page.mouse.move(0, 0);
+      await screenshot(page, '37-compose-refused');
+      const [stale] = (await hostApi(app, token, 'GET', `mailOutbox:list?accountId=${accountId}`)).data;
+      expect(stale).toMatchObject({ subject: 'Sent with a stale password', state: 'failed', errorCode: 'AUTH_FAILED' });
+    } finally {
+      await hostApi(app, token, 'POST', `mailAccounts:update?filterByTk=${accountId}`, { secrets: { password: alice.password } });
+    }
+    // Send again from the same drawer: the failed try is replaced, not left in the Outbox to be sent a second time
+    await page.getByTestId('compose-send').click();
+    await page.getByText('Mail sent.').waitFor();
+    await page.getByTestId('compose-form').waitFor({ state: 'detached' });
+    const [resent] = await sink.waitFor(sentBefore + 2, 30000).then((all) => all.slice(sentBefore + 1));
+    expect(resent.raw.toString('utf8')).toContain('Sent with a stale password');
+    expect((await hostApi(app, token, 'GET', `mailOutbox:list?accountId=${accountId}`)).data).toEqual([]);
+    expect(sink.received.length).toBe(sentBefore + 2);
   });
 
   it('shows a member who is not assigned to the account none of its mail', async () => {

@@ -5,7 +5,8 @@ import { PaperClipOutlined, SendOutlined } from '@ant-design/icons';
 import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { useMessage } from '../settings/feedback';
-import { errorText, sendMail } from './api';
+import { useErrorSummary } from '../settings/errorSummary';
+import { discardOutbox, errorText, httpStatus, sendMail } from './api';
 import type { ComposeInitial } from './compose';
 import { fileSize, parseAddressInput } from './format';
 import type { OutboxEntry, RecordRef, UsableAccount } from './types';
@@ -78,6 +79,9 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
   const [showBcc, setShowBcc] = useState(false);
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const errorSummary = useErrorSummary();
+  // the outbox entry of this drawer's last send that failed: sending again replaces it, so the mail goes out once
+  const [failedEntryId, setFailedEntryId] = useState<OutboxEntry['id'] | null>(null);
   const senders = useMemo(() => senderOptions(accounts.filter((a) => a.enabled !== false)), [accounts]);
 
   useEffect(() => {
@@ -99,6 +103,7 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
     setShowBcc(initial.bcc.length > 0);
     setFiles([]);
     setError(null);
+    setFailedEntryId(null);
   }, [open, initial, accounts, senders, form]);
 
   const title =
@@ -113,6 +118,21 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
   const validateAddresses = async (_: unknown, value: string[] | undefined) => {
     const bad = (value ?? []).filter((v) => !parseAddressInput(v));
     if (bad.length) throw new Error(t('Not an e-mail address: {{list}}', { list: bad.join(', ') }));
+  };
+
+  /** Drops the failed entry of the last try before sending again; false when it was sent from the Outbox meanwhile. */
+  const replaceFailed = async (id: OutboxEntry['id']) => {
+    try {
+      await discardOutbox(api, id);
+    } catch (e) {
+      if (httpStatus(e) === 409) {
+        setError(t('This mail was sent again from the Outbox in the meantime. Look there before sending it once more.'));
+        return false;
+      }
+      if (httpStatus(e) !== 404) throw e;
+    }
+    setFailedEntryId(null);
+    return true;
   };
 
   const submit = async () => {
@@ -135,6 +155,7 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
     }
     setSending(true);
     try {
+      if (failedEntryId !== null && !(await replaceFailed(failedEntryId))) return;
       const attachments = await Promise.all(
         files.map(async (f) => ({
           filename: f.name,
@@ -159,7 +180,10 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
         wait: true,
       });
       if (entry?.state === 'failed') {
-        setError(entry.lastError || t('The mail could not be sent.'));
+        setFailedEntryId(entry.id);
+        const summary = errorSummary(entry.errorCode);
+        const detail = entry.lastError || t('The mail could not be sent.');
+        setError(summary ? `${summary.title}: ${detail}` : detail);
         return;
       }
       if (entry?.state === 'queued' && (entry.attempts ?? 0) > 0 && entry.lastError) {
