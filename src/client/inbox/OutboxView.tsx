@@ -172,24 +172,22 @@ export function OutboxView({
                 )}
                 {waiting && <Space size={8}>{discardButton}</Space>}
                 {failed && (
-                  <>
-                    <Space size={8}>
-                      {interrupted ? (
-                        <Popconfirm
-                          title={t('Send this mail again?')}
-                          description={t('It may have been delivered already. Look in the Sent folder first.')}
-                          okText={t('Send again')}
-                          cancelText={t('Cancel')}
-                          onConfirm={() => act(entry, 'retry')}
-                        >
-                          {retryButton}
-                        </Popconfirm>
-                      ) : (
-                        retryButton
-                      )}
-                      {discardButton}
-                    </Space>
-                  </>
+                  <Space size={8}>
+                    {interrupted ? (
+                      <Popconfirm
+                        title={t('Send this mail again?')}
+                        description={t('It may have been delivered already. Look in the Sent folder first.')}
+                        okText={t('Send again')}
+                        cancelText={t('Cancel')}
+                        onConfirm={() => act(entry, 'retry')}
+                      >
+                        {retryButton}
+                      </Popconfirm>
+                    ) : (
+                      retryButton
+                    )}
+                    {discardButton}
+                  </Space>
                 )}
               </div>
             );
