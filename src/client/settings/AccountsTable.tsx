@@ -43,7 +43,8 @@ function LastSync({ account }: { account: MailAccount }) {
 
 function LastError({ account }: { account: MailAccount }) {
   const { t } = useMailTranslation();
-  const summary = useErrorSummary()(account.lastErrorCode);
+  const known = useErrorSummary()(account.lastErrorCode);
+  const summary = known && !known.generic ? known : null;
   if (!account.lastError) return null;
   const times =
     account.consecutiveFailures && account.consecutiveFailures > 1

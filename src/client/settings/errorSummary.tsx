@@ -38,6 +38,8 @@ const SUMMARIES: Record<string, { title: string; advice: string }> = {
 export interface ErrorSummary {
   title: string;
   advice: string;
+  /** PROVIDER_ERROR: says less than the provider's own words, so a one-line view shows those instead */
+  generic: boolean;
 }
 
 /** The failure of a MailError code in the user's language, or null for no or an unknown code. */
@@ -46,7 +48,7 @@ export function useErrorSummary() {
   return useCallback(
     (code?: string | null): ErrorSummary | null => {
       const summary = code ? SUMMARIES[code] : undefined;
-      return summary ? { title: t(summary.title), advice: t(summary.advice) } : null;
+      return summary ? { title: t(summary.title), advice: t(summary.advice), generic: code === 'PROVIDER_ERROR' } : null;
     },
     [t],
   );
