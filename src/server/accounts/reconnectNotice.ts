@@ -1,5 +1,6 @@
 import type { Application } from '@nocobase/server';
 import { Op } from '@nocobase/database';
+import { mailErrorText } from '../mailErrorText';
 
 const NS = '@mailbridge/plugin-mail';
 const ADMIN_ROLES = ['root', 'admin'];
@@ -27,7 +28,7 @@ export async function noticeIfReconnectNeeded(app: Application, accountId: strin
     );
     if (!changed) return;
     const account: any = await Accounts.findByPk(accountId as any);
-    if (account) await sendReconnectNotice(app, account, [err.message, err.hint].filter(Boolean).join(' — '));
+    if (account) await sendReconnectNotice(app, account, mailErrorText(err));
   } catch (e: any) {
     app.log.error(`mail account ${accountId}: the "needs reconnect" notice failed: ${e?.message ?? e}`);
   }

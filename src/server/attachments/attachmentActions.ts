@@ -1,6 +1,7 @@
 import type { Application } from '@nocobase/server';
 import type { MailService } from '../mailService';
 import { usableAccountOr404 } from '../accounts/accountAccess';
+import { mailErrorText } from '../mailErrorText';
 
 const NS = '@mailbridge/plugin-mail';
 
@@ -38,7 +39,7 @@ export function registerAttachmentActions(app: Application, mail: MailService) {
         download.stream.once('close', close);
       } catch (err: any) {
         await source.close().catch(() => undefined);
-        ctx.throw(502, [err.message, err.hint].filter(Boolean).join(' — '));
+        ctx.throw(502, mailErrorText(err));
       }
       await next();
     },

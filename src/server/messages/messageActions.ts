@@ -5,6 +5,7 @@ import type { MailService } from '../mailService';
 import { parseSendValues } from '../sending/sendValues';
 import { writeSeenBack } from './seenWriteBack';
 import { publicOutboxEntry } from '../sending/outboxActions';
+import { mailErrorText } from '../mailErrorText';
 
 const NS = '@mailbridge/plugin-mail';
 const LIST_FIELDS = [
@@ -160,7 +161,7 @@ export function registerMessageActions(app: Application, mail: MailService) {
               : undefined,
         });
       } catch (err: any) {
-        ctx.throw(400, [err.message, err.hint].filter(Boolean).join(' — '));
+        ctx.throw(400, mailErrorText(err));
       }
       if (values.wait !== false) {
         await mail.outbox.process(String(entry.get('id')));

@@ -1,6 +1,7 @@
 import { canReceive } from '../accounts/engineConfig';
 import type { Application } from '@nocobase/server';
 import type { MailService } from '../mailService';
+import { mailErrorText } from '../mailErrorText';
 
 export interface WriteBackResult {
   /** The mailbox on the server now says the same; false when it could not be told (see error). */
@@ -20,7 +21,7 @@ export async function writeSeenBack(app: Application, mail: MailService, account
     await source.setSeen(message.get('folder'), providerId, seen);
     return { writtenBack: true };
   } catch (err: any) {
-    const error = [err.message, err.hint].filter(Boolean).join(' — ');
+    const error = mailErrorText(err);
     app.log.warn(`mail: marking message ${message.get('id')} ${seen ? 'read' : 'unread'} on the server failed: ${error}`);
     return { writtenBack: false, error };
   } finally {

@@ -6,6 +6,7 @@ import { accountTokenCache } from './tokenCacheStore';
 import { missingScopes, requestedScopes } from '../accounts/scopes';
 import { NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { connectsWithMicrosoft, usesMicrosoftOAuth } from '../accounts/engineConfig';
+import { mailErrorText } from '../mailErrorText';
 
 const NS = '@mailbridge/plugin-mail';
 export const CALLBACK_ACTION = 'mailOAuth:callback';
@@ -124,7 +125,7 @@ export function registerOAuthActions(app: Application, mail: MailService) {
           await markConnected(account, result, pending.redirectUri);
           ctx.redirect(settingsPage({ connected: pending.accountId }));
         } catch (err: any) {
-          fail([err.message, err.hint].filter(Boolean).join(' — '));
+          fail(mailErrorText(err));
         }
         await next();
       },

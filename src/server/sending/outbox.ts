@@ -14,6 +14,7 @@ import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { accountErrorValues, NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { messageRowFromValues } from '../linking/messageRow';
 import { runDrain } from './drainPipeline';
+import { mailErrorText } from '../mailErrorText';
 
 export interface RecordRef {
   collection: string;
@@ -413,7 +414,7 @@ export class Outbox {
     await entry.update({
       state: retryable ? 'queued' : 'failed',
       nextAttemptAt: retryable ? new Date(Date.now() + delayMs) : null,
-      lastError: [err.message, err.hint].filter(Boolean).join(' — '),
+      lastError: mailErrorText(err),
       errorCode: err.code ?? 'PROVIDER_ERROR',
       leaseUntil: null,
     });

@@ -3,6 +3,7 @@ import type { MailService } from '../mailService';
 import { publicOutboxEntry } from '../sending/outboxActions';
 import { buildNodeMessage, fileRecordsOf, attachmentFilename, SendMailNodeConfig, ThreadParent } from './sendMailConfig';
 import type { StoredAttachment, StoredOutgoingMessage } from '../sending/outgoingMessage';
+import { mailErrorText } from '../mailErrorText';
 
 export const SEND_MAIL_NODE = 'mailbridgeSend';
 
@@ -64,7 +65,7 @@ export class SendMailInstruction extends Instruction {
     try {
       entry = await this.mail.outbox.enqueue({ accountId: String(accountId), message, source: 'workflow', jobId });
     } catch (err: any) {
-      await this.settleJob(jobId, JOB_STATUS.FAILED, { error: [err.message, err.hint].filter(Boolean).join(' — ') });
+      await this.settleJob(jobId, JOB_STATUS.FAILED, { error: mailErrorText(err) });
       return null;
     }
     // Sent here, after processor.exit(), like NocoBase's own mailer: the dispatcher waits, so the send does not
