@@ -8,6 +8,7 @@ import { useMessage } from '../settings/feedback';
 import { useErrorSummary } from '../settings/errorSummary';
 import { discardOutbox, errorText, httpStatus, sendMail } from './api';
 import type { ComposeInitial } from './compose';
+import { waitsForRetry } from './OutboxView';
 import { fileSize, parseAddressInput } from './format';
 import type { OutboxEntry, RecordRef, UsableAccount } from './types';
 
@@ -186,7 +187,7 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
         setError(summary ? `${summary.title}: ${detail}` : detail);
         return;
       }
-      if (entry?.state === 'queued' && (entry.attempts ?? 0) > 0 && entry.lastError) {
+      if (entry && waitsForRetry(entry) && entry.lastError) {
         // not lost: it waits in the outbox for its next attempt, where it can also be discarded
         messageApi.warning(t('Not sent yet: {{error}} It is tried again later; see the Outbox.', { error: entry.lastError }), 8);
       } else messageApi.success(entry?.state === 'sent' ? t('Mail sent.') : t('Mail queued; it will be sent shortly.'));

@@ -16,13 +16,18 @@ const PAGE_SIZE = 50;
 
 export const INTERRUPTED = 'INTERRUPTED';
 
+/** Failed once and waits in the queue for its next attempt. */
+export function waitsForRetry(entry: OutboxEntry): boolean {
+  return entry.state === 'queued' && (entry.attempts ?? 0) > 0;
+}
+
 function useStateTag() {
   const { t } = useMailTranslation();
   return (entry: OutboxEntry) => {
     if (entry.state === 'failed' && entry.errorCode === INTERRUPTED) return <Tag color="warning">{t('Interrupted')}</Tag>;
     if (entry.state === 'failed') return <Tag color="error">{t('Failed')}</Tag>;
     if (entry.state === 'sending') return <Tag color="processing">{t('Sending')}</Tag>;
-    if ((entry.attempts ?? 0) > 0) return <Tag color="gold">{t('Waiting to retry')}</Tag>;
+    if (waitsForRetry(entry)) return <Tag color="gold">{t('Waiting to retry')}</Tag>;
     return <Tag color="blue">{t('Queued')}</Tag>;
   };
 }
@@ -118,7 +123,7 @@ export function OutboxView({
             const failed = entry.state === 'failed';
             const interrupted = failed && entry.errorCode === INTERRUPTED;
             // failed once, and waits for its next attempt: not on its way until then, so it can be dropped
-            const waiting = entry.state === 'queued' && (entry.attempts ?? 0) > 0 && !!entry.nextAttemptAt;
+            const waiting = waitsForRetry(entry) && !!entry.nextAttemptAt;
             const summary = failed || waiting ? errorSummary(entry.errorCode) : null;
             const discardButton = (
               <Popconfirm

@@ -135,15 +135,15 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   return groups;
 }
 
-// queued -> sending -> sent | failed. An entry is claimed by a conditional update (only one node wins), keeps
-// the Message-ID it was given when queued, and an entry found in "sending" after a crash is never resent on its
-// own: it becomes failed/INTERRUPTED for a person to check and retry.
 /** Failed once and waits for its next attempt, which is not due yet: settled for whoever waits on the sending. */
 function isWaitingForRetry(entry: any): boolean {
   const next = entry.get('nextAttemptAt');
   return entry.get('state') === 'queued' && entry.get('attempts') > 0 && !!next && new Date(next).getTime() > Date.now();
 }
 
+// queued -> sending -> sent | failed. An entry is claimed by a conditional update (only one node wins), keeps
+// the Message-ID it was given when queued, and an entry found in "sending" after a crash is never resent on its
+// own: it becomes failed/INTERRUPTED for a person to check and retry.
 export class Outbox {
   private listeners = new Set<Listener>();
   private decorators: OutgoingDecorator[] = [];
