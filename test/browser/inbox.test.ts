@@ -1,6 +1,7 @@
 import fs from 'fs';
 import http from 'http';
 import type { AddressInfo } from 'net';
+import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { makeMessage, startDovecot, startSmtpSink, Dovecot, SmtpSink } from '@mailbridge/mail-testkit';
 import { freePort, startHostApp, signIn, HostApp, hostApi } from '../support/hostApp';
@@ -191,6 +192,38 @@ describe('the Inbox block on a modern page', () => {
       .map(String)
       .filter((p) => p.includes('bob') && /\/(new|cur)\/[^/]+$/.test(p));
     expect(delivered.length).toBeGreaterThanOrEqual(1);
+
+    // Forward Bob's mail (the thread's newest is now the reply): its file is in the list and goes along, read from
+    // the mailbox, beside one uploaded here
+    const bobsMail = thread.getByTestId('thread-message').first();
+    await expect(bobsMail.innerText()).resolves.toContain('Bob Miller');
+    if ((await bobsMail.getAttribute('data-expanded')) !== 'true') await bobsMail.getByRole('button').first().click();
+    await bobsMail.getByLabel('More').click();
+    await page.locator('.ant-dropdown:visible').getByText('Forward').click();
+    await page.getByTestId('compose-title').getByText('Forward').waitFor();
+    await expect(page.getByTestId('compose-subject').inputValue()).resolves.toBe('Fwd: Project kickoff on Monday');
+    const fileList = page.locator('.ant-drawer .ant-upload-list');
+    await fileList.getByText('agenda.txt').waitFor();
+    await page.locator('.ant-drawer input[type=file]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Bring the slides.') });
+    await fileList.getByText('notes.txt').waitFor();
+    await page.getByTestId('compose-to').click();
+    await page.keyboard.type('bob@example.test');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('compose-text').press('Control+Home');
+    await page.keyboard.type('Bob, the agenda again, and my notes.');
+    await settled(page, '.ant-drawer-content-wrapper');
+    await screenshot(page, '38-forward');
+    await page.getByTestId('compose-send').click();
+    await page.getByText('Mail sent.').waitFor();
+    const [, forwarded] = await sink.waitFor(2, 30000);
+    const parsed = await simpleParser(forwarded.raw);
+    expect(parsed.subject).toBe('Fwd: Project kickoff on Monday');
+    expect(parsed.text).toContain('Bob, the agenda again, and my notes.');
+    expect(parsed.text).toContain('This is test message 1.');
+    expect(parsed.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([
+      ['agenda.txt', '1. Welcome\n2. Plan\n'],
+      ['notes.txt', 'Bring the slides.'],
+    ]);
 
     expect(pageErrors.filter((m) => /plugin-mail|mailbridge/i.test(m))).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
 import { makeMessage, seedMaildir } from '@mailbridge/mail-testkit';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
@@ -15,7 +16,8 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
   beforeAll(async () => {
     process.env.MAILBRIDGE_BACKGROUND = 'off';
     peers = await startMailPeers([alice, bob]);
-    t = await createTestApp();
+    // error-handler, as in a full NocoBase: errors answer { errors: [{ message }] }, also for a 5xx
+    t = await createTestApp({ plugins: ['error-handler'] });
     admin = await t.signIn();
     const res = await t.agent(admin).post('mailAccounts:create', peers.accountValues(alice));
     expect(res.status).toBe(200);
@@ -160,6 +162,65 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
   });
 
+  it('forwards a mail with its attachment: the file is read from the mailbox and arrives byte-exact', async () => {
+    const content = Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 256));
+    const original = await messages().findOne({ where: { accountId, subject: 'Mit Anhang' } });
+    const file = await t.db.getModel('mailAttachments').findOne({ where: { mailMessageId: original.get('id'), filename: 'Prüfbericht.bin' } });
+    const outbox = t.db.getModel('mailOutbox');
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Fwd: Mit Anhang',
+      text: 'Der Bericht, wie besprochen.',
+      attachments: [
+        { mailAttachmentId: file.get('id') },
+        { filename: 'Notiz.txt', contentType: 'text/plain', contentBase64: Buffer.from('Bitte prüfen.').toString('base64') },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data.state).toBe('sent');
+    const messageId = res.body.data.messageId;
+    const received = peers.sink.received.find((m) => m.raw.toString().includes(messageId.slice(1, -1)));
+    const parsed = await simpleParser(received!.raw);
+    expect(parsed.attachments.map((a) => a.filename)).toEqual(['Prüfbericht.bin', 'Notiz.txt']);
+    expect(parsed.attachments[0].contentType).toBe('application/octet-stream');
+    expect(parsed.attachments[0].content.equals(content)).toBe(true);
+    // the outbox holds the file itself: a retry does not depend on the original still being in the mailbox
+    const entry = await outbox.findOne({ where: { messageId } });
+    expect(Buffer.from(entry.get('message').attachments[0].contentBase64, 'base64').equals(content)).toBe(true);
+
+    // an attachment that does not exist: 404, nothing queued
+    const queued = await outbox.count();
+    const missing = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Fwd: nothing',
+      attachments: [{ mailAttachmentId: '987654321' }],
+    });
+    expect(missing.status).toBe(404);
+    expect(await outbox.count()).toBe(queued);
+
+    // the original is gone from the mailbox (deleted in another client, not synced yet): refused with the reason
+    await peers.dovecot.deliver(alice.user, makeMessage(7002, { subject: 'Entwurf', attachments: [{ filename: 'Entwurf.bin', content: Buffer.from('v1'), contentType: 'application/octet-stream' }] }));
+    await syncNow();
+    const draft = await messages().findOne({ where: { accountId, subject: 'Entwurf' } });
+    const draftFile = await t.db.getModel('mailAttachments').findOne({ where: { mailMessageId: draft.get('id') } });
+    const imap = new ImapFlow({ host: peers.dovecot.host, port: peers.dovecot.imapPort, secure: false, auth: { user: alice.user, pass: alice.password }, logger: false });
+    await imap.connect();
+    await imap.mailboxOpen('INBOX');
+    await imap.messageDelete(String(draft.get('providerId')), { uid: true });
+    await imap.logout();
+    const gone = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Fwd: Entwurf',
+      attachments: [{ mailAttachmentId: draftFile.get('id') }],
+    });
+    expect(gone.status).toBe(502);
+    expect(gone.body.errors[0].message).toMatch(/^"Entwurf\.bin" of the forwarded mail could not be read from its mailbox: .*"INBOX" was not found/);
+    expect(await outbox.count()).toBe(queued);
+  });
+
   it('marks a mail read and unread for the user, in the app and in the mailbox', async () => {
     const message = await messages().findOne({ where: { accountId, folder: 'INBOX', seen: false } });
     const flagsOnServer = async () => {
@@ -235,6 +296,16 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     const allowed = await agent.get('mailMessages:list', { accountId, pageSize: 5 });
     expect(allowed.body.meta.count).toBeGreaterThan(1000);
     expect(allowed.body.data).toHaveLength(5);
+
+    // forwarding a file of an account the member may not use, through one they may: 404, nothing queued
+    const bobAccount = (await t.agent(admin).post('mailAccounts:create', peers.accountValues(bob))).body.data.id;
+    await t.agent(admin).post('mailAccounts:syncNow', {}, { filterByTk: bobAccount });
+    const bobMail = await messages().findOne({ where: { accountId: bobAccount, hasAttachments: true } });
+    const bobFile = await t.db.getModel('mailAttachments').findOne({ where: { mailMessageId: bobMail.get('id') } });
+    const queued = await t.db.getModel('mailOutbox').count();
+    const forward = await agent.post('mailMessages:send', { accountId, to: [bob.user], subject: 'Fwd', attachments: [{ mailAttachmentId: bobFile.get('id') }] });
+    expect(forward.status).toBe(404);
+    expect(await t.db.getModel('mailOutbox').count()).toBe(queued);
   });
 
   it('marks the account as failing after a sync with a wrong password, and keeps the stored mail', async () => {

@@ -68,6 +68,29 @@ function readBase64(file: File): Promise<string> {
 
 const MAX_ATTACHMENTS_BYTES = 20 * 1024 * 1024;
 
+// A file of stored mail (a forward's original) sits in the list beside uploaded ones; it is sent by reference and
+// the server reads it from the mailbox.
+const STORED_UID = 'mail-attachment:';
+
+function storedFiles(initial: ComposeInitial, unnamed: string): UploadFile[] {
+  return (initial.attachments ?? []).map((a) => ({
+    uid: `${STORED_UID}${a.id}`,
+    name: a.filename || unnamed,
+    size: a.size ?? undefined,
+    type: a.contentType ?? undefined,
+    status: 'done',
+  }));
+}
+
+async function attachmentValue(file: UploadFile) {
+  if (file.uid.startsWith(STORED_UID)) return { mailAttachmentId: file.uid.slice(STORED_UID.length) };
+  return {
+    filename: file.name,
+    contentType: file.type || 'application/octet-stream',
+    contentBase64: await readBase64(file.originFileObj as File),
+  };
+}
+
 /** New mail, reply, reply all and forward: a drawer with sender, recipients, subject, text and attachments. */
 export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent }: ComposeDrawerProps) {
   const api = useAPIClient();
@@ -102,10 +125,10 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
     });
     setShowCc(initial.cc.length > 0);
     setShowBcc(initial.bcc.length > 0);
-    setFiles([]);
+    setFiles(storedFiles(initial, t('attachment')));
     setError(null);
     setFailedEntryId(null);
-  }, [open, initial, accounts, senders, form]);
+  }, [open, initial, accounts, senders, form, t]);
 
   const title =
     initial?.mode === 'reply'
@@ -157,13 +180,7 @@ export function ComposeDrawer({ open, initial, accounts, record, onClose, onSent
     setSending(true);
     try {
       if (failedEntryId !== null && !(await replaceFailed(failedEntryId))) return;
-      const attachments = await Promise.all(
-        files.map(async (f) => ({
-          filename: f.name,
-          contentType: f.type || 'application/octet-stream',
-          contentBase64: await readBase64(f.originFileObj as File),
-        })),
-      );
+      const attachments = await Promise.all(files.map(attachmentValue));
       const account = accounts.find((a) => String(a.id) === accountId);
       const entry = await sendMail(api, {
         accountId: account?.id ?? accountId,

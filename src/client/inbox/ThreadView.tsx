@@ -14,7 +14,7 @@ import {
 import { useAPIClient } from '@nocobase/client';
 import { useInboxTranslation as useMailTranslation } from '../inbox/i18n';
 import { attachmentUrl, downloadAttachment, errorText, getMessage, listMessages, markSeen } from './api';
-import { buildForward, buildReply, ComposeInitial } from './compose';
+import { buildForward, buildReply, ComposeInitial, fileAttachments } from './compose';
 import { avatarColor, displayName, fileSize, initials, longDate, shortDate } from './format';
 import { MailBody } from './MailBody';
 import type { MailAttachment, MailListItem, MailMessage, UsableAccount } from './types';
@@ -336,7 +336,7 @@ function Attachments({ list }: { list: MailAttachment[] }) {
   const { token } = theme.useToken();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const visible = useMemo(() => list.filter((a) => a.disposition !== 'inline' || !a.cid), [list]);
+  const visible = useMemo(() => fileAttachments(list), [list]);
   if (!visible.length) return null;
   return (
     <div style={{ marginTop: 16 }} data-testid="attachments">

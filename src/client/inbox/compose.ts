@@ -1,5 +1,5 @@
 // What the compose drawer starts with for a new mail, a reply, a reply to all and a forward.
-import type { MailAddress, MailMessage, UsableAccount } from './types';
+import type { MailAddress, MailAttachment, MailMessage, UsableAccount } from './types';
 import { formatAddress, longDate } from './format';
 import { htmlToText } from './sanitizeMailHtml';
 
@@ -16,6 +16,8 @@ export interface ComposeInitial {
   text: string;
   inReplyTo?: string;
   references?: string[];
+  /** files of stored mail the new one carries (a forward's originals); sent by reference, read from the mailbox */
+  attachments?: MailAttachment[];
   /** the message answered or forwarded, for the drawer's title */
   source?: { id: MailMessage['id']; subject?: string | null };
 }
@@ -42,6 +44,11 @@ export function ownAddresses(account: UsableAccount | undefined): string[] {
   return [account.address, ...(account.aliases ?? []).map((a) => (typeof a === 'string' ? a : a?.address))]
     .filter(Boolean)
     .map((a) => String(a).toLowerCase());
+}
+
+/** The attachments a reader sees as files: not the images an html body shows inline. */
+export function fileAttachments(list: MailAttachment[] | null | undefined): MailAttachment[] {
+  return (list ?? []).filter((a) => a.disposition !== 'inline' || !a.cid);
 }
 
 function bodyText(message: MailMessage): string {
@@ -136,6 +143,7 @@ export function buildForward(
     bcc: [],
     subject: forwardSubject(message.subject),
     text: `\n\n${lines.join('\n')}\n\n${bodyText(message)}\n`,
+    attachments: fileAttachments(message.attachments),
     source: { id: message.id, subject: message.subject },
   };
 }

@@ -98,7 +98,7 @@ export interface SendValues {
   text: string;
   inReplyTo?: string;
   references?: string[];
-  attachments: Array<{ filename: string; contentType: string; contentBase64: string }>;
+  attachments: Array<{ filename: string; contentType: string; contentBase64: string } | { mailAttachmentId: MailAttachment['id'] }>;
   record?: RecordRef;
   source: 'ui';
   wait: true;

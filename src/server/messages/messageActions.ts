@@ -6,6 +6,7 @@ import { parseSendValues } from '../sending/sendValues';
 import { writeSeenBack } from './seenWriteBack';
 import { publicOutboxEntry } from '../sending/outboxActions';
 import { mailErrorText } from '../mailErrorText';
+import { withForwardedAttachments } from './forwardedAttachments';
 
 const NS = '@mailbridge/plugin-mail';
 const LIST_FIELDS = [
@@ -135,6 +136,7 @@ export function registerMessageActions(app: Application, mail: MailService) {
     'mailMessages:send': async (ctx: any, next: () => Promise<void>) => {
       const values = ctx.action.params.values ?? {};
       const account = await accountFor(ctx, values.accountId);
+      values.attachments = await withForwardedAttachments(ctx, mail, values.attachments);
       let message;
       try {
         message = parseSendValues(account.toJSON(), values);

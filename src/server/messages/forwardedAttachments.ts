@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+import type { MailService } from '../mailService';
+import { mailErrorText } from '../mailErrorText';
+import { openStoredAttachment, usableAttachmentOr404 } from '../attachments/storedAttachment';
+
+const NS = '@mailbridge/plugin-mail';
+/** What a forward may carry along from stored mail, decoded; most servers refuse larger mail anyway. */
+export const MAX_FORWARDED_BYTES = 25 * 1024 * 1024;
+
+interface Reference {
+  mailAttachmentId: string | number;
+}
+
+const isReference = (item: unknown): item is Reference =>
+  Boolean(item && typeof item === 'object' && (item as Reference).mailAttachmentId != null && (item as Reference).mailAttachmentId !== '');
+
+class TooLarge extends Error {}
+
+async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new TooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A send request's attachments, each `{ mailAttachmentId }` replaced by that stored attachment's file, read from its
+ * mailbox: a forward carries the original's files. The signed-in user must be allowed to use the account the
+ * original belongs to (else 404); a file that cannot be read refuses the send before anything is queued.
+ */
+export async function withForwardedAttachments(ctx: any, mail: MailService, attachments: unknown): Promise<unknown> {
+  if (!Array.isArray(attachments) || !attachments.some(isReference)) return attachments;
+  let budget = MAX_FORWARDED_BYTES;
+  const out: unknown[] = [];
+  for (const item of attachments) {
+    if (!isReference(item)) {
+      out.push(item);
+      continue;
+    }
+    const stored = await usableAttachmentOr404(ctx, item.mailAttachmentId);
+    const filename = stored.attachment.get('filename') || 'attachment';
+    let content: Buffer;
+    try {
+      const { source, download } = await openStoredAttachment(mail, stored);
+      try {
+        content = await readAtMost(download.stream, budget);
+      } finally {
+        await source.close().catch(() => undefined);
+      }
+    } catch (err: any) {
+      if (err instanceof TooLarge) {
+        ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
+      }
+      ctx.throw(502, ctx.t('"{{filename}}" of the forwarded mail could not be read from its mailbox: {{error}}', { ns: NS, filename, error: mailErrorText(err), interpolation: { escapeValue: false } }));
+    }
+    budget -= content!.length;
+    out.push({
+      filename,
+      contentType: stored.attachment.get('contentType') || 'application/octet-stream',
+      contentBase64: content!.toString('base64'),
+    });
+  }
+  return out;
+}
