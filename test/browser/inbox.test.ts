@@ -198,6 +198,9 @@ describe('the Inbox block on a modern page', () => {
     const bobsMail = thread.getByTestId('thread-message').first();
     await expect(bobsMail.innerText()).resolves.toContain('Bob Miller');
     if ((await bobsMail.getAttribute('data-expanded')) !== 'true') await bobsMail.getByRole('button').first().click();
+    // the pointer off the page header first: a header menu it opened would lie over the card's "More" button
+    await page.mouse.move(700, 600);
+    await page.waitForFunction(() => !document.querySelector('.ant-dropdown:not(.ant-dropdown-hidden)'));
     await bobsMail.getByLabel('More').click();
     await page.locator('.ant-dropdown:visible').getByText('Forward').click();
     await page.getByTestId('compose-title').getByText('Forward').waitFor();

@@ -93,6 +93,14 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     const afterSync = await messages().findAll({ where: { messageId } });
     expect(afterSync).toHaveLength(1);
     expect(afterSync[0].get('providerId')).not.toMatch(/^outbox:/);
+    // and with it the copy's attachment, which the Sent folder serves from now on
+    const files = await t.db.getModel('mailAttachments').findAll({ where: { mailMessageId: afterSync[0].get('id') } });
+    expect(files.map((f: any) => f.get('filename'))).toEqual(['Überweisung.pdf']);
+    const download = await fetch(`${t.url}/api/mailAttachments:download?filterByTk=${files[0].get('id')}`, {
+      headers: { Authorization: `Bearer ${admin}`, 'X-Authenticator': 'basic' },
+    });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
   });
 
   it('stores a mail to oneself once as sent (Sent folder) and once as received (INBOX), in one thread', async () => {

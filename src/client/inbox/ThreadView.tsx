@@ -32,9 +32,11 @@ export interface ThreadViewProps {
   reloadKey?: number;
 }
 
-function dedupe(rows: MailListItem[]): MailListItem[] {
+/** One card per Message-ID (a mail to oneself is stored as sent and as received); the opened copy wins. */
+function dedupe(rows: MailListItem[], opened: MailListItem): MailListItem[] {
   const seen = new Set<string>();
-  return rows.filter((r) => {
+  const openedFirst = [...rows.filter((r) => String(r.id) === String(opened.id)), ...rows.filter((r) => String(r.id) !== String(opened.id))];
+  return openedFirst.filter((r) => {
     const key = r.messageId ? `m:${r.messageId}` : `i:${r.id}`;
     if (seen.has(key)) return false;
     seen.add(key);
@@ -79,7 +81,7 @@ export function ThreadView({ opened, accounts, onCompose, onLink, onSeen, onBack
         const rows = opened.threadId
           ? (await listMessages(api, { threadId: opened.threadId, accountId: opened.accountId, pageSize: 100 })).rows
           : [opened];
-        const sorted = dedupe(rows.length ? rows : [opened]).sort(
+        const sorted = dedupe(rows.length ? rows : [opened], opened).sort(
           (a, b) => new Date(a.date ?? 0).getTime() - new Date(b.date ?? 0).getTime(),
         );
         if (!alive) return;

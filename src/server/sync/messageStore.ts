@@ -80,7 +80,7 @@ export async function storeBatch(
     }
     const fresh = await withoutStored(db, accountId, folder, batch.added, transaction);
     const sentCopies =
-      direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Set<SyncedMessage>();
+      direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Map<SyncedMessage, string>();
     const toInsert = fresh.filter((m) => !sentCopies.has(m));
     const threadOf = await assignThreads(db, accountId, toInsert, transaction);
     const rows = toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction));
@@ -109,11 +109,12 @@ async function withoutStored(db: any, accountId: string, folder: string, added: 
 }
 
 // A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets its copy in the Sent
-// folder, that row takes the copy's folder and id instead of a second row being added. (A copy that arrives in
-// the inbox, e.g. a mail to oneself, is a received mail of its own.)
+// folder, that row takes the copy's folder and id instead of a second row being added, and the copy's attachments,
+// which can be downloaded from there. (A copy that arrives in the inbox, e.g. a mail to oneself, is a received mail
+// of its own.) Answers the adopted copies with the ids of the rows that took them.
 async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
   const withIds = fresh.filter((m) => m.messageId);
-  const adopted = new Set<SyncedMessage>();
+  const adopted = new Map<SyncedMessage, string>();
   if (!withIds.length) return adopted;
   const Messages = db.getModel('mailMessages');
   const pending = await Messages.findAll({
@@ -129,8 +130,12 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
     const copy = withIds.find((m) => m.messageId === row.get('messageId'));
     if (!copy) continue;
     await row.update({ folder, providerId: copy.providerId, flags: copy.flags, size: copy.size }, { transaction });
-    adopted.add(copy);
+    adopted.set(copy, String(row.get('id')));
   }
+  if (!adopted.size) return adopted;
+  const ids = [...adopted.values()];
+  await db.getModel('mailAttachments').destroy({ where: { mailMessageId: { [Op.in]: ids } }, transaction });
+  await storeAttachmentMeta(db, [...adopted.keys()], new Map([...adopted].map(([m, id]) => [m.providerId, id])), transaction);
   return adopted;
 }
 
