@@ -80,7 +80,7 @@ export async function storeBatch(
     }
     const fresh = await withoutStored(db, accountId, folder, batch.added, transaction);
     const sentCopies =
-      direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Map<SyncedMessage, string>();
+      direction === 'out' ? await adoptOutgoingCopies(db, accountId, folder, fresh, transaction) : new Set<SyncedMessage>();
     const toInsert = fresh.filter((m) => !sentCopies.has(m));
     const threadOf = await assignThreads(db, accountId, toInsert, transaction);
     const rows = toInsert.map((m) => toRow(accountId, folder, m, threadOf.get(m)!, direction));
@@ -110,13 +110,14 @@ async function withoutStored(db: any, accountId: string, folder: string, added: 
 
 // A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets its copy in the Sent
 // folder, that row takes the copy's folder and id instead of a second row being added, and the copy's attachments,
-// which can be downloaded from there. (A copy that arrives in the inbox, e.g. a mail to oneself, is a received mail
-// of its own.) Answers the adopted copies with the ids of the rows that took them.
+// which can be downloaded from there (the outbox stores none: it has no mailbox part to name). A copy that arrives
+// in the inbox, e.g. a mail to oneself, is a received mail of its own. Answers the adopted copies.
 async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
   const withIds = fresh.filter((m) => m.messageId);
-  const adopted = new Map<SyncedMessage, string>();
+  const adopted = new Set<SyncedMessage>();
   if (!withIds.length) return adopted;
   const Messages = db.getModel('mailMessages');
+  const idOf = new Map<string, string>();
   const pending = await Messages.findAll({
     where: {
       accountId,
@@ -130,12 +131,10 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
     const copy = withIds.find((m) => m.messageId === row.get('messageId'));
     if (!copy) continue;
     await row.update({ folder, providerId: copy.providerId, flags: copy.flags, size: copy.size }, { transaction });
-    adopted.set(copy, String(row.get('id')));
+    adopted.add(copy);
+    idOf.set(copy.providerId, String(row.get('id')));
   }
-  if (!adopted.size) return adopted;
-  const ids = [...adopted.values()];
-  await db.getModel('mailAttachments').destroy({ where: { mailMessageId: { [Op.in]: ids } }, transaction });
-  await storeAttachmentMeta(db, [...adopted.keys()], new Map([...adopted].map(([m, id]) => [m.providerId, id])), transaction);
+  await storeAttachmentMeta(db, [...adopted], idOf, transaction);
   return adopted;
 }
 
