@@ -79,6 +79,40 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     expect(account.get('status')).toBe('ok');
   });
 
+  it('keeps the files of a mail sent without a Sent folder: they download from the outbox and can be forwarded', async () => {
+    const content = Buffer.from('%PDF-1.4 Lieferschein Nr. 7 – Grüße');
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId: sesId,
+      to: ['kunde@example.test'],
+      subject: 'Lieferschein 7',
+      text: 'Anbei',
+      attachments: [{ filename: 'Lieferschein 7.pdf', contentType: 'application/pdf', contentBase64: content.toString('base64') }],
+    });
+    expect(res.body.data.state).toBe('sent');
+    const row = await t.db.getModel('mailMessages').findOne({ where: { messageId: res.body.data.messageId } });
+    const got = await t.agent(admin).get('mailMessages:get', { filterByTk: row.get('id') });
+    expect(got.body.data.attachments.map((a: any) => [a.filename, a.contentType, a.size])).toEqual([['Lieferschein 7.pdf', 'application/pdf', content.length]]);
+    const fileId = got.body.data.attachments[0].id;
+    const download = await fetch(`${t.url}/api/mailAttachments:download?filterByTk=${fileId}`, { headers: { Authorization: `Bearer ${admin}`, 'X-Authenticator': 'basic' } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/pdf');
+    expect(download.headers.get('content-length')).toBe(String(content.length));
+    expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
+
+    const forward = await t.agent(admin).post('mailMessages:send', {
+      accountId: sendgridId,
+      to: ['lager@example.test'],
+      subject: 'Fwd: Lieferschein 7',
+      text: 'Zur Info',
+      attachments: [{ mailAttachmentId: fileId }],
+    });
+    expect(forward.body.data.state).toBe('sent');
+    const request = sendgrid.requests[sendgrid.requests.length - 1];
+    expect(request.body.attachments.map((a: any) => [a.filename, a.type, Buffer.from(a.content, 'base64').equals(content)])).toEqual([
+      ['Lieferschein 7.pdf', 'application/pdf', true],
+    ]);
+  });
+
   it('sends through SendGrid with its JSON schema and bearer key', async () => {
     const res = await t.agent(admin).post('mailMessages:send', {
       accountId: sendgridId,

@@ -8,8 +8,8 @@ function contentDisposition(filename: string): string {
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-// Streams an attachment from the mailbox to the browser (never buffered whole), after checking that the signed-in
-// user may use the message's account.
+// Streams an attachment from the mailbox (or, for a sent mail, the outbox) to the browser, after checking that the
+// signed-in user may use the message's account. A mailbox's file is never buffered whole.
 export function registerAttachmentActions(app: Application, mail: MailService) {
   app.resourceManager.registerActionHandlers({
     'mailAttachments:download': async (ctx: any, next: () => Promise<void>) => {
@@ -20,7 +20,7 @@ export function registerAttachmentActions(app: Application, mail: MailService) {
       } catch (err: any) {
         ctx.throw(502, mailErrorText(err));
       }
-      const { source, download } = opened!;
+      const { download, close: closeSource } = opened!;
       const { attachment } = stored;
       const filename = attachment.get('filename') || download.filename || 'attachment';
       ctx.withoutDataWrapping = true;
@@ -28,7 +28,8 @@ export function registerAttachmentActions(app: Application, mail: MailService) {
       ctx.set('Content-Disposition', contentDisposition(filename));
       ctx.set('X-Content-Type-Options', 'nosniff');
       ctx.body = download.stream;
-      const close = () => void source.close().catch(() => undefined);
+      if (download.size !== undefined) ctx.length = download.size;
+      const close = () => void closeSource();
       download.stream.once('end', close);
       download.stream.once('error', close);
       download.stream.once('close', close);

@@ -1,7 +1,9 @@
 import { defineCollection } from '@nocobase/database';
 
-// Attachment metadata of a stored mail. The content stays at the provider (partId) until someone downloads it;
-// then it is kept through NocoBase's file manager (fileId).
+// Attachment metadata of a stored mail. The content stays at the provider (partId) and is streamed from there on
+// each download; the files of a sent mail are read from its outbox entry until a Sent copy is synced (partId
+// "outbox:…", see attachments/outboxAttachments.ts). fileId is not written yet: nothing is copied into NocoBase's
+// file manager.
 export default defineCollection({
   name: 'mailAttachments',
   title: 'Mail attachments',

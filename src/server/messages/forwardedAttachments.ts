@@ -48,11 +48,11 @@ export async function withForwardedAttachments(ctx: any, mail: MailService, atta
     const filename = stored.attachment.get('filename') || 'attachment';
     let content: Buffer;
     try {
-      const { source, download } = await openStoredAttachment(mail, stored);
+      const opened = await openStoredAttachment(mail, stored);
       try {
-        content = await readAtMost(download.stream, budget);
+        content = await readAtMost(opened.download.stream, budget);
       } finally {
-        await source.close().catch(() => undefined);
+        await opened.close();
       }
     } catch (err: any) {
       if (err instanceof TooLarge) {

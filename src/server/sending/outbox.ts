@@ -13,6 +13,7 @@ import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { accountErrorValues, NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { messageRowFromValues } from '../linking/messageRow';
+import { outboxAttachmentRows } from '../attachments/outboxAttachments';
 import { runDrain } from './drainPipeline';
 import { mailErrorText } from '../mailErrorText';
 
@@ -431,8 +432,8 @@ export class Outbox {
     }
   }
 
-  // Sent mail joins its thread at once (providerId "outbox:<id>"), a chunk in one transaction; the sync later
-  // adopts the Sent copies.
+  // Sent mail joins its thread at once (providerId "outbox:<id>"), with its files read from the entry, a chunk in
+  // one transaction; the sync later adopts the Sent copies.
   private async recordSentMessages(account: any, entries: any[], accounts: AccountLookup) {
     const accountId = String(account.get('id'));
     const sentFolder = await accounts.sentFolder(accountId);
@@ -455,6 +456,8 @@ export class Outbox {
       const threadOf = await assignThreads(this.app.db, accountId, synced, transaction);
       const values = entries.map((entry, i) => withoutNulChars(sentRow(accountId, sentFolder, entry, synced[i], threadOf.get(synced[i])!)));
       const ids = await insertRows(this.app.db, 'mailMessages', values, transaction);
+      const files = entries.flatMap((entry, i) => outboxAttachmentRows(ids[i], String(entry.get('id')), entry.get('message')));
+      if (files.length) await insertRows(this.app.db, 'mailAttachments', files, transaction);
       await refreshThreadStats(this.app.db, [...threadOf.values()], transaction);
       return values.map((row, i) => messageRowFromValues(ids[i], row));
     });

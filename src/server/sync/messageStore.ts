@@ -5,6 +5,7 @@ import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
 import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
 import { dropNulChars } from '../db/nulChars';
+import { outboxPartsOf } from '../attachments/outboxAttachments';
 
 export interface StoreResult {
   added: number;
@@ -109,8 +110,8 @@ async function withoutStored(db: any, accountId: string, folder: string, added: 
 }
 
 // A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets its copy in the Sent
-// folder, that row takes the copy's folder and id instead of a second row being added, and the copy's attachments,
-// which can be downloaded from there (the outbox stores none: it has no mailbox part to name). A copy that arrives
+// folder, that row takes the copy's folder and id instead of a second row being added, and the copy's attachments
+// in place of those read from the outbox entry (attachments/outboxAttachments.ts). A copy that arrives
 // in the inbox, e.g. a mail to oneself, is a received mail of its own. Answers the adopted copies.
 async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
   const withIds = fresh.filter((m) => m.messageId);
@@ -133,6 +134,9 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
     await row.update({ folder, providerId: copy.providerId, flags: copy.flags, size: copy.size }, { transaction });
     adopted.add(copy);
     idOf.set(copy.providerId, String(row.get('id')));
+  }
+  if (adopted.size) {
+    await db.getModel('mailAttachments').destroy({ where: outboxPartsOf([...idOf.values()]), transaction });
   }
   await storeAttachmentMeta(db, [...adopted], idOf, transaction);
   return adopted;
