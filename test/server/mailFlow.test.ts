@@ -234,6 +234,34 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     expect(await outbox.count()).toBe(queued);
   });
 
+  it('reads all files of a forward on one mailbox session', async () => {
+    const files = [
+      { filename: 'Plan A.txt', content: Buffer.from('Plan A'), contentType: 'text/plain' },
+      { filename: 'Plan B.bin', content: Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)), contentType: 'application/octet-stream' },
+    ];
+    await peers.dovecot.deliver(alice.user, makeMessage(7003, { subject: 'Zwei Pläne', attachments: files }));
+    await syncNow();
+    const original = await messages().findOne({ where: { accountId, subject: 'Zwei Pläne' } });
+    const stored = await t.db.getModel('mailAttachments').findAll({ where: { mailMessageId: original.get('id') }, order: [['id', 'ASC']] });
+    const logins = () => peers.dovecot.logTail(100000).split('\n').filter((line) => line.includes(`Login: user=<${alice.user}>`)).length;
+    const before = logins();
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: [bob.user],
+      subject: 'Fwd: Zwei Pläne',
+      attachments: stored.map((f: any) => ({ mailAttachmentId: f.get('id') })),
+    });
+    expect(res.body.data.state).toBe('sent');
+    const received = peers.sink.received.find((m) => m.raw.toString().includes(res.body.data.messageId.slice(1, -1)));
+    const parsed = await simpleParser(received!.raw);
+    expect(parsed.attachments.map((a) => [a.filename, a.content.equals(files.find((f) => f.filename === a.filename)!.content)])).toEqual([
+      ['Plan A.txt', true],
+      ['Plan B.bin', true],
+    ]);
+    // one login reads both files, one appends the sent copy to Sent (before: one login per file)
+    expect(logins() - before).toBe(2);
+  });
+
   it('marks a mail read and unread for the user, in the app and in the mailbox', async () => {
     const message = await messages().findOne({ where: { accountId, folder: 'INBOX', seen: false } });
     const flagsOnServer = async () => {

@@ -1,6 +1,6 @@
 import type { Application } from '@nocobase/server';
 import type { MailService } from '../mailService';
-import { openStoredAttachment, usableAttachmentOr404 } from './storedAttachment';
+import { AttachmentReader, usableAttachmentOr404 } from './storedAttachment';
 import { mailErrorText } from '../mailErrorText';
 
 function contentDisposition(filename: string): string {
@@ -14,25 +14,26 @@ export function registerAttachmentActions(app: Application, mail: MailService) {
   app.resourceManager.registerActionHandlers({
     'mailAttachments:download': async (ctx: any, next: () => Promise<void>) => {
       const stored = await usableAttachmentOr404(ctx, ctx.action.params.filterByTk);
-      let opened;
+      const reader = new AttachmentReader(mail);
+      let download: Awaited<ReturnType<AttachmentReader['open']>>;
       try {
-        opened = await openStoredAttachment(mail, stored);
+        download = await reader.open(stored);
       } catch (err: any) {
-        ctx.throw(502, mailErrorText(err));
+        await reader.close();
+        return ctx.throw(502, mailErrorText(err));
       }
-      const { download, close: closeSource } = opened!;
       const { attachment } = stored;
-      const filename = attachment.get('filename') || download.filename || 'attachment';
+      const { stream, size } = download;
       ctx.withoutDataWrapping = true;
       ctx.set('Content-Type', attachment.get('contentType') || download.contentType || 'application/octet-stream');
-      ctx.set('Content-Disposition', contentDisposition(filename));
+      ctx.set('Content-Disposition', contentDisposition(attachment.get('filename') || download.filename || 'attachment'));
       ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.body = download.stream;
-      if (download.size !== undefined) ctx.length = download.size;
-      const close = () => void closeSource();
-      download.stream.once('end', close);
-      download.stream.once('error', close);
-      download.stream.once('close', close);
+      ctx.body = stream;
+      if (size !== undefined) ctx.length = size;
+      const close = () => void reader.close();
+      stream.once('end', close);
+      stream.once('error', close);
+      stream.once('close', close);
       await next();
     },
   });

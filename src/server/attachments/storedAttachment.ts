@@ -1,4 +1,4 @@
-import type { DownloadedAttachment } from '@mailbridge/mail-core';
+import type { DownloadedAttachment, MailSource } from '@mailbridge/mail-core';
 import type { MailService } from '../mailService';
 import { usableAccountOr404 } from '../accounts/accountAccess';
 import { isOutboxPart, openOutboxAttachment } from './outboxAttachments';
@@ -12,12 +12,6 @@ export interface StoredAttachment {
   db: any;
 }
 
-export interface OpenedAttachment {
-  download: DownloadedAttachment & { size?: number };
-  /** Ends the mailbox session the stream reads from (nothing to end for a file the outbox holds). */
-  close(): Promise<void>;
-}
-
 /** A stored mail attachment with its message and account; a 404 unless the signed-in user may use that account. */
 export async function usableAttachmentOr404(ctx: any, attachmentId: unknown): Promise<StoredAttachment> {
   const attachment: any = attachmentId ? await ctx.db.getModel('mailAttachments').findByPk(attachmentId) : null;
@@ -28,18 +22,37 @@ export async function usableAttachmentOr404(ctx: any, attachmentId: unknown): Pr
   return { attachment, message, account, db: ctx.db };
 }
 
-/** Starts reading the attachment from its mailbox, or from the outbox for a sent mail; the caller closes it. */
-export async function openStoredAttachment(mail: MailService, stored: StoredAttachment): Promise<OpenedAttachment> {
-  const partId = stored.attachment.get('partId');
-  if (isOutboxPart(partId)) {
-    return { download: await openOutboxAttachment(stored.db, partId), close: async () => undefined };
+/**
+ * Reads stored attachments from their mailboxes (or, for a sent mail, from the outbox), one after the other, on one
+ * mailbox session per account: a forward of five files signs in once. Read each stream to its end before opening
+ * the next; close() ends the sessions.
+ */
+export class AttachmentReader {
+  private sources = new Map<string, Promise<MailSource>>();
+
+  constructor(private mail: MailService) {}
+
+  async open(stored: StoredAttachment): Promise<DownloadedAttachment & { size?: number }> {
+    const partId = stored.attachment.get('partId');
+    if (isOutboxPart(partId)) return openOutboxAttachment(stored.db, partId);
+    const source = await this.sourceOf(stored.account);
+    return source.downloadAttachment(stored.message.get('folder'), stored.message.get('providerId'), partId);
   }
-  const source = await mail.engine.source(stored.account);
-  try {
-    const download = await source.downloadAttachment(stored.message.get('folder'), stored.message.get('providerId'), partId);
-    return { download, close: () => source.close().catch(() => undefined) };
-  } catch (err) {
-    await source.close().catch(() => undefined);
-    throw err;
+
+  async close(): Promise<void> {
+    const sources = [...this.sources.values()];
+    this.sources.clear();
+    await Promise.all(sources.map((pending) => pending.then((source) => source.close()).catch(() => undefined)));
+  }
+
+  private sourceOf(account: any): Promise<MailSource> {
+    const key = String(account.get('id'));
+    let source = this.sources.get(key);
+    if (!source) {
+      source = this.mail.engine.source(account);
+      this.sources.set(key, source);
+      source.catch(() => this.sources.delete(key));
+    }
+    return source;
   }
 }

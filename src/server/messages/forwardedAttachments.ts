@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { MailService } from '../mailService';
 import { mailErrorText } from '../mailErrorText';
-import { openStoredAttachment, usableAttachmentOr404 } from '../attachments/storedAttachment';
+import { AttachmentReader, usableAttachmentOr404 } from '../attachments/storedAttachment';
 
 const NS = '@mailbridge/plugin-mail';
 /** What a forward may carry along from stored mail, decoded; most servers refuse larger mail anyway. */
@@ -37,6 +37,15 @@ async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
  */
 export async function withForwardedAttachments(ctx: any, mail: MailService, attachments: unknown): Promise<unknown> {
   if (!Array.isArray(attachments) || !attachments.some(isReference)) return attachments;
+  const reader = new AttachmentReader(mail);
+  try {
+    return await readForwarded(ctx, reader, attachments);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readForwarded(ctx: any, reader: AttachmentReader, attachments: unknown[]): Promise<unknown[]> {
   let budget = MAX_FORWARDED_BYTES;
   const out: unknown[] = [];
   for (const item of attachments) {
@@ -48,12 +57,7 @@ export async function withForwardedAttachments(ctx: any, mail: MailService, atta
     const filename = stored.attachment.get('filename') || 'attachment';
     let content: Buffer;
     try {
-      const opened = await openStoredAttachment(mail, stored);
-      try {
-        content = await readAtMost(opened.download.stream, budget);
-      } finally {
-        await opened.close();
-      }
+      content = await readAtMost((await reader.open(stored)).stream, budget);
     } catch (err: any) {
       if (err instanceof TooLarge) {
         ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
