@@ -54,10 +54,13 @@ async function readForwarded(ctx: any, reader: AttachmentReader, attachments: un
       continue;
     }
     const stored = await usableAttachmentOr404(ctx, item.mailAttachmentId);
-    const filename = stored.attachment.get('filename') || 'attachment';
+    let filename = stored.attachment.get('filename') || 'attachment';
     let content: Buffer;
     try {
-      content = await readAtMost((await reader.open(stored)).stream, budget);
+      const download = await reader.open(stored);
+      // as the download names it: a file stored without a name takes the one its mailbox gives
+      filename = stored.attachment.get('filename') || download.filename || filename;
+      content = await readAtMost(download.stream, budget);
     } catch (err: any) {
       if (err instanceof TooLarge) {
         ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
