@@ -367,6 +367,52 @@ describe('the Inbox block on a modern page', () => {
     expect(sink.received.length).toBe(sentBefore + 2);
   });
 
+  it('files what a send-only account sends in its Sent folder, where the attachment can be opened', async () => {
+    const smtpOnly = await hostApi(app, token, 'POST', 'mailAccounts:create', {
+      title: 'Invoices (SMTP only)',
+      provider: 'smtp',
+      address: 'invoices@example.test',
+      settings: { smtp: { host: sink.host, port: sink.port, security: 'none', user: alice.user } },
+      secrets: { password: alice.password },
+    });
+    const { page, pageErrors } = await signedInPage(browser, app.url, { width: 1440, height: 900 });
+    await page.goto(`${app.url}${pagePath}`);
+    await page.getByTestId('mail-row').first().waitFor();
+    await page.getByTestId('inbox-account').click();
+    await page.locator('.ant-select-dropdown:visible').getByText('Invoices (SMTP only)').click();
+    // nothing synced, nothing sent: just Sent and the Outbox, no Inbox to wait for
+    await page.getByTestId('folder-Sent').waitFor();
+    await expect(page.getByTestId('folder-INBOX').count()).resolves.toBe(0);
+
+    const invoice = Buffer.from('%PDF-1.4\n' + 'Invoice 2026-117 '.repeat(200));
+    await page.getByTestId('inbox-compose').click();
+    const to = page.getByTestId('compose-to').locator('input');
+    await to.fill(bob.user);
+    await to.press('Enter');
+    await page.getByTestId('compose-subject').fill('Invoice 2026-117');
+    await page.getByTestId('compose-text').fill('Please find the invoice attached.');
+    await page.locator('.ant-drawer input[type=file]').setInputFiles({ name: 'Invoice 2026-117.pdf', mimeType: 'application/pdf', buffer: invoice });
+    await page.getByTestId('compose-send').click();
+    await page.getByText('Mail sent.').waitFor();
+
+    const row = page.getByTestId('mail-row').filter({ hasText: 'Invoice 2026-117' });
+    await row.waitFor();
+    await expect(page.getByTestId('mail-count').innerText()).resolves.toBe('1 mail');
+    await row.click();
+    const thread = page.getByTestId('thread-view');
+    const file = thread.getByTestId('attachment').filter({ hasText: 'Invoice 2026-117.pdf' });
+    await file.waitFor();
+    await expect(thread.locator('.ant-avatar').first().innerText()).resolves.toBe('IS');
+    await page.mouse.move(700, 700);
+    await screenshot(page, '39-send-only-sent');
+    const [download] = await Promise.all([page.waitForEvent('download'), file.click()]);
+    expect(download.suggestedFilename()).toBe('Invoice 2026-117.pdf');
+    expect(fs.readFileSync(await download.path()).equals(invoice)).toBe(true);
+    expect(pageErrors.filter((m) => /plugin-mail|mailbridge/i.test(m))).toEqual([]);
+    await page.close();
+    await hostApi(app, token, 'POST', `mailAccounts:destroy?filterByTk=${smtpOnly.data.id}`);
+  });
+
   it('shows a member who is not assigned to the account none of its mail', async () => {
     const memberToken = await signIn(app.url, member.email, member.password);
     const list = await hostApi(app, memberToken, 'GET', 'mailMessages:list?pageSize=50');

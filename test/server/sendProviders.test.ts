@@ -93,6 +93,11 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     const got = await t.agent(admin).get('mailMessages:get', { filterByTk: row.get('id') });
     expect(got.body.data.attachments.map((a: any) => [a.filename, a.contentType, a.size])).toEqual([['Lieferschein 7.pdf', 'application/pdf', content.length]]);
     const fileId = got.body.data.attachments[0].id;
+    // the folder the outbox filed it in is the account's Sent folder, and its only one
+    const folders = await t.agent(admin).get('mailMessages:folders', { accountId: sendgridId });
+    expect(folders.body.data).toEqual([{ folder: 'Sent', specialUse: 'sent', total: 0, unread: 0 }]);
+    const sesFolders = await t.agent(admin).get('mailMessages:folders', { accountId: sesId });
+    expect(sesFolders.body.data.map((f: any) => [f.folder, f.specialUse])).toEqual([['Sent', 'sent']]);
     const download = await fetch(`${t.url}/api/mailAttachments:download?filterByTk=${fileId}`, { headers: { Authorization: `Bearer ${admin}`, 'X-Authenticator': 'basic' } });
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('application/pdf');

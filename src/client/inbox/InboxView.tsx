@@ -23,10 +23,10 @@ export interface InboxViewProps {
 }
 
 const POLL_MS = 30000;
-const FALLBACK_FOLDERS: MailFolder[] = [
-  { folder: 'INBOX', specialUse: 'inbox', total: 0, unread: 0 },
-  { folder: 'Sent', specialUse: 'sent', total: 0, unread: 0 },
-];
+const SENT_FOLDER: MailFolder = { folder: 'Sent', specialUse: 'sent', total: 0, unread: 0 };
+/** Until the first sync (or when the list fails): a send-only account files its mail in Sent alone. */
+const fallbackFolders = (receives: boolean): MailFolder[] =>
+  !receives ? [SENT_FOLDER] : [{ folder: 'INBOX', specialUse: 'inbox', total: 0, unread: 0 }, SENT_FOLDER];
 
 function useWidth(ref: React.RefObject<HTMLElement>) {
   const [width, setWidth] = useState(1200);
@@ -78,13 +78,14 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
     }
   }, [accounts, accountId]);
 
+  const receives = accounts.find((a) => String(a.id) === String(accountId))?.canReceive !== false;
   const loadFolders = useCallback(async () => {
     if (accountId === undefined) return;
     try {
       const list = await listFolders(api, accountId);
-      setFolders(list.length ? list : FALLBACK_FOLDERS);
+      setFolders(list.length ? list : fallbackFolders(receives));
     } catch {
-      setFolders(FALLBACK_FOLDERS);
+      setFolders(fallbackFolders(receives));
     }
     try {
       const outbox = await listOutbox(api, accountId, 1, 1);
@@ -92,7 +93,7 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
     } catch {
       setOutboxCounts(undefined);
     }
-  }, [api, accountId]);
+  }, [api, accountId, receives]);
 
   useEffect(() => {
     setFolders([]);
@@ -102,8 +103,10 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
     loadFolders();
   }, [loadFolders]);
 
+  // the first folder shown is the inbox; a folder that left the list (the fallback's, after the first sync) too
   useEffect(() => {
-    if (folder === undefined && folders.length) {
+    const gone = folder !== undefined && folder !== OUTBOX_KEY && folders.length && !folders.some((f) => f.folder === folder);
+    if ((folder === undefined || gone) && folders.length) {
       setFolder((folders.find((f) => folderKind(f) === 'inbox') ?? folders[0]).folder);
     }
   }, [folders, folder]);

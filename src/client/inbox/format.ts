@@ -47,8 +47,8 @@ export function avatarColor(key: string): string {
 }
 
 export function initials(a: MailAddress | null | undefined): string {
-  const source = (a?.name || a?.address || '?').replace(/[<>"']/g, '').trim();
-  const words = source.split(/[\s.@_-]+/).filter(Boolean);
+  // words of letters and digits: "Rechnungen (SMTP only)" is "RS", not "R("
+  const words = (a?.name || a?.address || '').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   return ((words[0]?.[0] ?? '?') + (words.length > 1 ? words[1][0] : '')).toUpperCase();
 }
 

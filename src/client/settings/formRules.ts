@@ -3,7 +3,7 @@ import type { FormRule as Rule } from 'antd';
 type T = (key: string, options?: Record<string, unknown>) => string;
 
 // The server accepts the same address shape (src/server/accounts/accountActions.ts).
-const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/;
+const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/i;
 const HOST = /^[a-z0-9.-]+$|^\[?[0-9a-f:.]+\]?$/i;

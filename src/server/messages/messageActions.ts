@@ -6,6 +6,8 @@ import { parseSendValues } from '../sending/sendValues';
 import { writeSeenBack } from './seenWriteBack';
 import { publicOutboxEntry } from '../sending/outboxActions';
 import { mailErrorText } from '../mailErrorText';
+import { canReceive } from '../accounts/engineConfig';
+import { DEFAULT_SENT_FOLDER } from '../sending/outbox';
 import { withForwardedAttachments } from './forwardedAttachments';
 
 const NS = '@mailbridge/plugin-mail';
@@ -94,9 +96,13 @@ export function registerMessageActions(app: Application, mail: MailService) {
       const folders = new Map<string, any>();
       for (const s of states as any[])
         folders.set(s.folder, { folder: s.folder, specialUse: s.specialUse ?? null, total: 0, unread: 0 });
+      // a send-only account has no synced folders, only the one the outbox files its sent mail in
+      if (!canReceive(account.get('provider')) && !folders.has(DEFAULT_SENT_FOLDER)) {
+        folders.set(DEFAULT_SENT_FOLDER, { folder: DEFAULT_SENT_FOLDER, specialUse: 'sent', total: 0, unread: 0 });
+      }
       for (const c of counts as any[])
         folders.set(c.folder, {
-          specialUse: null,
+          specialUse: c.folder === DEFAULT_SENT_FOLDER ? 'sent' : null,
           unread: 0,
           ...folders.get(c.folder),
           folder: c.folder,

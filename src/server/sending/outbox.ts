@@ -17,6 +17,9 @@ import { outboxAttachmentRows } from '../attachments/outboxAttachments';
 import { runDrain } from './drainPipeline';
 import { mailErrorText } from '../mailErrorText';
 
+/** Where sent mail is filed when the account syncs no Sent folder (yet): SMTP only, SES, SendGrid. */
+export const DEFAULT_SENT_FOLDER = 'Sent';
+
 export interface RecordRef {
   collection: string;
   recordId: string | number;
@@ -82,7 +85,7 @@ class AccountLookup {
         this.db
           .getModel('mailSyncState')
           .findOne({ where: { accountId, specialUse: 'sent' } })
-          .then((state: any) => state?.get('folder') ?? 'Sent'),
+          .then((state: any) => state?.get('folder') ?? DEFAULT_SENT_FOLDER),
       );
     }
     return this.sentFolders.get(accountId)!;
