@@ -105,10 +105,9 @@ function Inbox({ pageSize = 20, height = 680 }: InboxViewProps) {
 
   // the first folder shown is the inbox; a folder that left the list (the fallback's, after the first sync) too
   useEffect(() => {
-    const gone = folder !== undefined && folder !== OUTBOX_KEY && folders.length && !folders.some((f) => f.folder === folder);
-    if ((folder === undefined || gone) && folders.length) {
-      setFolder((folders.find((f) => folderKind(f) === 'inbox') ?? folders[0]).folder);
-    }
+    if (!folders.length) return;
+    const gone = folder !== undefined && folder !== OUTBOX_KEY && !folders.some((f) => f.folder === folder);
+    if (folder === undefined || gone) setFolder((folders.find((f) => folderKind(f) === 'inbox') ?? folders[0]).folder);
   }, [folders, folder]);
 
   const loadList = useCallback(

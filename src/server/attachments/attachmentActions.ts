@@ -1,6 +1,6 @@
 import type { Application } from '@nocobase/server';
 import type { MailService } from '../mailService';
-import { AttachmentReader, usableAttachmentOr404 } from './storedAttachment';
+import { AttachmentReader, OpenedAttachment, usableAttachmentOr404 } from './storedAttachment';
 import { mailErrorText } from '../mailErrorText';
 
 function contentDisposition(filename: string): string {
@@ -14,19 +14,18 @@ export function registerAttachmentActions(app: Application, mail: MailService) {
   app.resourceManager.registerActionHandlers({
     'mailAttachments:download': async (ctx: any, next: () => Promise<void>) => {
       const stored = await usableAttachmentOr404(ctx, ctx.action.params.filterByTk);
-      const reader = new AttachmentReader(mail);
-      let download: Awaited<ReturnType<AttachmentReader['open']>>;
+      const reader = new AttachmentReader(mail, ctx.db);
+      let download: OpenedAttachment;
       try {
         download = await reader.open(stored);
       } catch (err: any) {
         await reader.close();
         return ctx.throw(502, mailErrorText(err));
       }
-      const { attachment } = stored;
       const { stream, size } = download;
       ctx.withoutDataWrapping = true;
-      ctx.set('Content-Type', attachment.get('contentType') || download.contentType || 'application/octet-stream');
-      ctx.set('Content-Disposition', contentDisposition(attachment.get('filename') || download.filename || 'attachment'));
+      ctx.set('Content-Type', download.contentType);
+      ctx.set('Content-Disposition', contentDisposition(download.filename));
       ctx.set('X-Content-Type-Options', 'nosniff');
       ctx.body = stream;
       if (size !== undefined) ctx.length = size;

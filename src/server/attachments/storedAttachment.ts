@@ -9,7 +9,15 @@ export interface StoredAttachment {
   attachment: any;
   message: any;
   account: any;
-  db: any;
+}
+
+/** A stored attachment opened for reading, named and typed by its row first, then by what its source says. */
+export interface OpenedAttachment {
+  stream: DownloadedAttachment['stream'];
+  filename: string;
+  contentType: string;
+  /** Known for a file the outbox holds; a mailbox part is streamed without it. */
+  size?: number;
 }
 
 /** A stored mail attachment with its message and account; a 404 unless the signed-in user may use that account. */
@@ -19,7 +27,7 @@ export async function usableAttachmentOr404(ctx: any, attachmentId: unknown): Pr
   const message: any = await ctx.db.getModel('mailMessages').findByPk(attachment.get('mailMessageId'));
   if (!message) ctx.throw(404, ctx.t('Attachment not found', { ns: NS }));
   const account = await usableAccountOr404(ctx, message.get('accountId'));
-  return { attachment, message, account, db: ctx.db };
+  return { attachment, message, account };
 }
 
 /**
@@ -30,19 +38,33 @@ export async function usableAttachmentOr404(ctx: any, attachmentId: unknown): Pr
 export class AttachmentReader {
   private sources = new Map<string, Promise<MailSource>>();
 
-  constructor(private mail: MailService) {}
+  constructor(
+    private mail: MailService,
+    private db: any,
+  ) {}
 
-  async open(stored: StoredAttachment): Promise<DownloadedAttachment & { size?: number }> {
+  async open(stored: StoredAttachment): Promise<OpenedAttachment> {
     const partId = stored.attachment.get('partId');
-    if (isOutboxPart(partId)) return openOutboxAttachment(stored.db, partId);
-    const source = await this.sourceOf(stored.account);
-    return source.downloadAttachment(stored.message.get('folder'), stored.message.get('providerId'), partId);
+    const file: DownloadedAttachment & { size?: number } = isOutboxPart(partId)
+      ? await openOutboxAttachment(this.db, partId)
+      : await this.fromMailbox(stored, partId);
+    return {
+      stream: file.stream,
+      filename: stored.attachment.get('filename') || file.filename || 'attachment',
+      contentType: stored.attachment.get('contentType') || file.contentType || 'application/octet-stream',
+      size: file.size,
+    };
   }
 
   async close(): Promise<void> {
     const sources = [...this.sources.values()];
     this.sources.clear();
     await Promise.all(sources.map((pending) => pending.then((source) => source.close()).catch(() => undefined)));
+  }
+
+  private async fromMailbox(stored: StoredAttachment, partId: string): Promise<DownloadedAttachment> {
+    const source = await this.sourceOf(stored.account);
+    return source.downloadAttachment(stored.message.get('folder'), stored.message.get('providerId'), partId);
   }
 
   private sourceOf(account: any): Promise<MailSource> {

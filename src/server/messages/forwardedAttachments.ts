@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { MailService } from '../mailService';
 import { mailErrorText } from '../mailErrorText';
-import { AttachmentReader, usableAttachmentOr404 } from '../attachments/storedAttachment';
+import { AttachmentReader, StoredAttachment, usableAttachmentOr404 } from '../attachments/storedAttachment';
 
 const NS = '@mailbridge/plugin-mail';
 /** What a forward may carry along from stored mail, decoded; most servers refuse larger mail anyway. */
@@ -37,7 +37,7 @@ async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
  */
 export async function withForwardedAttachments(ctx: any, mail: MailService, attachments: unknown): Promise<unknown> {
   if (!Array.isArray(attachments) || !attachments.some(isReference)) return attachments;
-  const reader = new AttachmentReader(mail);
+  const reader = new AttachmentReader(mail, ctx.db);
   try {
     return await readForwarded(ctx, reader, attachments);
   } finally {
@@ -53,26 +53,23 @@ async function readForwarded(ctx: any, reader: AttachmentReader, attachments: un
       out.push(item);
       continue;
     }
-    const stored = await usableAttachmentOr404(ctx, item.mailAttachmentId);
-    let filename = stored.attachment.get('filename') || 'attachment';
-    let content: Buffer;
-    try {
-      const download = await reader.open(stored);
-      // as the download names it: a file stored without a name takes the one its mailbox gives
-      filename = stored.attachment.get('filename') || download.filename || filename;
-      content = await readAtMost(download.stream, budget);
-    } catch (err: any) {
-      if (err instanceof TooLarge) {
-        ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
-      }
-      ctx.throw(502, ctx.t('"{{filename}}" of the forwarded mail could not be read from its mailbox: {{error}}', { ns: NS, filename, error: mailErrorText(err), interpolation: { escapeValue: false } }));
-    }
-    budget -= content!.length;
-    out.push({
-      filename,
-      contentType: stored.attachment.get('contentType') || 'application/octet-stream',
-      contentBase64: content!.toString('base64'),
-    });
+    const { filename, contentType, content } = await readStored(ctx, reader, await usableAttachmentOr404(ctx, item.mailAttachmentId), budget);
+    budget -= content.length;
+    out.push({ filename, contentType, contentBase64: content.toString('base64') });
   }
   return out;
+}
+
+/** One stored file, whole, of at most `budget` bytes: 413 beyond that, 502 with the reason when it cannot be read. */
+async function readStored(ctx: any, reader: AttachmentReader, stored: StoredAttachment, budget: number): Promise<{ filename: string; contentType: string; content: Buffer }> {
+  try {
+    const file = await reader.open(stored);
+    return { filename: file.filename, contentType: file.contentType, content: await readAtMost(file.stream, budget) };
+  } catch (err: any) {
+    if (err instanceof TooLarge) {
+      ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
+    }
+    const filename = stored.attachment.get('filename') || 'attachment';
+    return ctx.throw(502, ctx.t('"{{filename}}" of the forwarded mail could not be read from its mailbox: {{error}}', { ns: NS, filename, error: mailErrorText(err), interpolation: { escapeValue: false } }));
+  }
 }
