@@ -4,6 +4,7 @@
 //   node bench/run.js sync          SYNC_MESSAGES=10000  SYNC_PAIRS=3 (raw + ours in turn, after one cold sync)  SYNC_ROUNDS=5 (no-change polls)  SYNC_NEW=10
 import fs from 'fs';
 import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
 import { createSyncSource, type AnyFolderCursor, type MailSource } from '@mailbridge/mail-core';
 import { startDovecot, seedMaildir, type Dovecot } from '@mailbridge/mail-testkit';
 import { bootApp } from './support/app';
@@ -18,12 +19,18 @@ const ROUNDS = envInt('SYNC_ROUNDS', 5);
 // pairs' ratios (this VM's speed drifts by a third within minutes)
 const PAIRS = Math.max(1, envInt('SYNC_PAIRS', 3));
 const NEW = envInt('SYNC_NEW', 10);
+const NAIVE_PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true } as const;
 const alice = { user: 'alice@example.test', password: 'alice-bench-pw' };
 
 // Seeding 10,000 mails is disk-bound; a tmpfs keeps it (and dovecot's index) in memory.
 if (!process.env.BENCH_KEEP_TMPDIR && fs.existsSync('/dev/shm')) process.env.TMPDIR = '/dev/shm';
 
-async function rawFetch(dovecot: Dovecot) {
+/**
+ * raw imapflow FETCH of the whole INBOX. With `parse`, the naive sync ARCHITECTURE.md warns of, for scale: the same
+ * FETCH with mailparser's simpleParser awaited per message (its conversions off, as the product's fallback parse
+ * runs it), nothing stored.
+ */
+async function rawFetch(dovecot: Dovecot, { parse = false } = {}) {
   const client = new ImapFlow({
     host: dovecot.host,
     port: dovecot.imapPort,
@@ -43,6 +50,7 @@ async function rawFetch(dovecot: Dovecot) {
     for await (const m of client.fetch('1:*', { uid: true, flags: true, envelope: true, size: true, source: true })) {
       n++;
       bytes += m.source?.length ?? 0;
+      if (parse && m.source) await simpleParser(m.source, NAIVE_PARSER_OPTIONS);
     }
   } finally {
     lock.release();
@@ -246,6 +254,7 @@ async function main() {
       });
     }
     const rawAfter = await rawFetch(dovecot);
+    const naive = await rawFetch(dovecot, { parse: true });
     const ratios = pairs.map((p) => p.stored / p.oursMs / (p.raw.n / p.raw.ms));
     const medianRatio = median(ratios);
     // the last pair's account is the one the polls and the incremental sync use; its figures are the detailed ones
@@ -266,6 +275,7 @@ async function main() {
       ['raw imapflow FETCH … BODY[] (warm-up, index build)', warm.n, sec(warm.ms), rate(warm.n, warm.ms), rate(warm.bytes / 1048576, warm.ms), sec(warm.cpuMs), ''],
       ...pairs.map((p, i) => [`raw imapflow FETCH … BODY[] (pair ${i + 1})`, p.raw.n, sec(p.raw.ms), rate(p.raw.n, p.raw.ms), rate(p.raw.bytes / 1048576, p.raw.ms), sec(p.raw.cpuMs), vsRaw(p.raw.n, p.raw.ms)]),
       ['raw imapflow FETCH … BODY[] (after the pairs)', rawAfter.n, sec(rawAfter.ms), rate(rawAfter.n, rawAfter.ms), rate(rawAfter.bytes / 1048576, rawAfter.ms), sec(rawAfter.cpuMs), vsRaw(rawAfter.n, rawAfter.ms)],
+      ['naive: the same FETCH + mailparser simpleParser per message, nothing stored', naive.n, sec(naive.ms), rate(naive.n, naive.ms), '', sec(naive.cpuMs), vsRaw(naive.n, naive.ms)],
       [`mail-core alone, cold, commands logged: ${engineCold.batches} batches, ${engineCold.fetches} UID FETCH`, engineCold.added, sec(engineCold.ms), rate(engineCold.added, engineCold.ms), '', sec(engineCold.cpuMs), vsRaw(engineCold.added, engineCold.ms)],
       [`mail-core alone, warm: syncFolder without storing`, engine.added, sec(engine.ms), rate(engine.added, engine.ms), '', sec(engine.cpuMs), vsRaw(engine.added, engine.ms)],
       ...pairs.map((p, i) => [`ours: syncAccount (NocoBase, SQLite), pair ${i + 1}`, p.stored, sec(p.oursMs), rate(p.stored, p.oursMs), '', sec(p.oursCpu), vsRaw(p.stored, p.oursMs)]),

@@ -18,6 +18,7 @@ const MAIL_COLLECTIONS = [
   'mailMessages',
   'mailThreads',
   'mailAttachments',
+  'mailFiles',
   'mailSyncState',
   'mailOutbox',
   'mailLinks',

@@ -108,6 +108,9 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
     const fromSent = await download(files[0].get('id'));
     expect(fromSent.status).toBe(200);
     expect(Buffer.from(await fromSent.arrayBuffer()).equals(content)).toBe(true);
+    // the outbox entry no longer holds the file (no file manager in this app: it held it until now)
+    await entry.reload();
+    expect(entry.get('message').attachments).toEqual([{ filename: 'Überweisung.pdf', contentType: 'application/pdf', size: content.length }]);
   });
 
   it('stores a mail to oneself once as sent (Sent folder) and once as received (INBOX), in one thread', async () => {

@@ -16,7 +16,7 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     process.env.MAILBRIDGE_BACKGROUND = 'off';
     ses = await startFakeSes({ region: 'eu-central-1' });
     sendgrid = await startFakeSendGrid();
-    t = await createTestApp({ plugins: ['workflow'] });
+    t = await createTestApp({ plugins: ['file-manager', 'workflow'] });
     admin = await t.signIn();
     const a = await t.agent(admin).post('mailAccounts:create', {
       title: 'SES',
@@ -79,7 +79,7 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     expect(account.get('status')).toBe('ok');
   });
 
-  it('keeps the files of a mail sent without a Sent folder: they download from the outbox and can be forwarded', async () => {
+  it('keeps the files of a mail sent without a Sent folder in the file manager: they download and can be forwarded', async () => {
     const content = Buffer.from('%PDF-1.4 Lieferschein Nr. 7 – Grüße');
     const res = await t.agent(admin).post('mailMessages:send', {
       accountId: sesId,
@@ -93,6 +93,12 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     const got = await t.agent(admin).get('mailMessages:get', { filterByTk: row.get('id') });
     expect(got.body.data.attachments.map((a: any) => [a.filename, a.contentType, a.size])).toEqual([['Lieferschein 7.pdf', 'application/pdf', content.length]]);
     const fileId = got.body.data.attachments[0].id;
+    // the file moved from the outbox entry into the file manager's default storage
+    const attachment = await t.db.getModel('mailAttachments').findByPk(fileId);
+    const kept = await t.db.getRepository('mailFiles').findOne({ filterByTk: attachment.get('fileId') });
+    expect(kept.toJSON()).toMatchObject({ title: 'Lieferschein 7', extname: '.pdf', mimetype: 'application/pdf', size: content.length });
+    const entry = await t.db.getModel('mailOutbox').findByPk(res.body.data.id);
+    expect(entry.get('message').attachments).toEqual([{ filename: 'Lieferschein 7.pdf', contentType: 'application/pdf', size: content.length }]);
     // the folder the outbox filed it in is the account's Sent folder, and its only one
     const folders = await t.agent(admin).get('mailMessages:folders', { accountId: sendgridId });
     expect(folders.body.data).toEqual([{ folder: 'Sent', specialUse: 'sent', total: 0, unread: 0 }]);
@@ -116,6 +122,38 @@ describe('send-only providers through the outbox and the workflow step: Amazon S
     expect(request.body.attachments.map((a: any) => [a.filename, a.type, Buffer.from(a.content, 'base64').equals(content)])).toEqual([
       ['Lieferschein 7.pdf', 'application/pdf', true],
     ]);
+  });
+
+  it("removes a deleted account's sent files from the file manager", async () => {
+    const created = await t.agent(admin).post('mailAccounts:create', {
+      title: 'SendGrid (to delete)',
+      provider: 'sendgrid',
+      address: 'alt@example.test',
+      settings: { baseUrl: sendgrid.baseUrl },
+      secrets: { apiKey: FAKE_SENDGRID_KEYS.full.key },
+    });
+    const accountId = created.body.data.id;
+    const content = Buffer.from('Inventur 2026');
+    const res = await t.agent(admin).post('mailMessages:send', {
+      accountId,
+      to: ['kunde@example.test'],
+      subject: 'Inventur',
+      text: 'Anbei',
+      attachments: [{ filename: 'inventur.txt', contentType: 'text/plain', contentBase64: content.toString('base64') }],
+    });
+    expect(res.body.data.state).toBe('sent');
+    const row = await t.db.getModel('mailMessages').findOne({ where: { messageId: res.body.data.messageId } });
+    const attachment = await t.db.getModel('mailAttachments').findOne({ where: { mailMessageId: row.get('id') } });
+    const kept = (await t.db.getRepository('mailFiles').findOne({ filterByTk: attachment.get('fileId') })).toJSON();
+    const fileManager: any = t.app.pm.get('file-manager');
+    const { stream } = await fileManager.getFileStream(kept);
+    stream.destroy();
+
+    const removed = await t.agent(admin).post('mailAccounts:destroy', {}, { filterByTk: accountId });
+    expect(removed.status).toBe(200);
+    expect(await t.db.getModel('mailAttachments').count({ where: { mailMessageId: row.get('id') } })).toBe(0);
+    await waitFor(async () => (await t.db.getRepository('mailFiles').count({ filter: { id: kept.id } })) === 0);
+    await expect(fileManager.getFileStream(kept)).rejects.toThrow();
   });
 
   it('sends through SendGrid with its JSON schema and bearer key', async () => {

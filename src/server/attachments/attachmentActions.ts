@@ -8,13 +8,13 @@ function contentDisposition(filename: string): string {
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-// Streams an attachment from the mailbox (or, for a sent mail, the outbox) to the browser, after checking that the
-// signed-in user may use the message's account. A mailbox's file is never buffered whole.
+// Streams an attachment from where it is kept (the mailbox, the file manager, the outbox) to the browser, after
+// checking that the signed-in user may use the message's account. A mailbox's file is never buffered whole.
 export function registerAttachmentActions(app: Application, mail: MailService) {
   app.resourceManager.registerActionHandlers({
     'mailAttachments:download': async (ctx: any, next: () => Promise<void>) => {
       const stored = await usableAttachmentOr404(ctx, ctx.action.params.filterByTk);
-      const reader = new AttachmentReader(mail, ctx.db);
+      const reader = new AttachmentReader(mail, ctx.app);
       let download: OpenedAttachment;
       try {
         download = await reader.open(stored);

@@ -2,6 +2,7 @@ import type { DownloadedAttachment, MailSource } from '@mailbridge/mail-core';
 import type { MailService } from '../mailService';
 import { usableAccountOr404 } from '../accounts/accountAccess';
 import { isOutboxPart, openOutboxAttachment } from './outboxAttachments';
+import { openKeptFile } from './keptFiles';
 
 const NS = '@mailbridge/plugin-mail';
 
@@ -16,7 +17,7 @@ export interface OpenedAttachment {
   stream: DownloadedAttachment['stream'];
   filename: string;
   contentType: string;
-  /** Known for a file the outbox holds; a mailbox part is streamed without it. */
+  /** Known for a file the outbox or the file manager holds; a mailbox part is streamed without it. */
   size?: number;
 }
 
@@ -31,23 +32,26 @@ export async function usableAttachmentOr404(ctx: any, attachmentId: unknown): Pr
 }
 
 /**
- * Reads stored attachments from their mailboxes (or, for a sent mail, from the outbox), one after the other, on one
- * mailbox session per account: a forward of five files signs in once. Read each stream to its end before opening
- * the next; close() ends the sessions.
+ * Reads stored attachments from where they are kept: the file manager (fileId), the outbox (a sent mail's files
+ * before they moved) or the mailbox. One after the other, on one mailbox session per account: a forward of five
+ * files signs in once. Read each stream to its end before opening the next; close() ends the sessions.
  */
 export class AttachmentReader {
   private sources = new Map<string, Promise<MailSource>>();
 
   constructor(
     private mail: MailService,
-    private db: any,
+    private app: any,
   ) {}
 
   async open(stored: StoredAttachment): Promise<OpenedAttachment> {
     const partId = stored.attachment.get('partId');
-    const file: DownloadedAttachment & { size?: number } = isOutboxPart(partId)
-      ? await openOutboxAttachment(this.db, partId)
-      : await this.fromMailbox(stored, partId);
+    const fileId = stored.attachment.get('fileId');
+    const file: DownloadedAttachment & { size?: number } = fileId
+      ? await openKeptFile(this.app, String(fileId))
+      : isOutboxPart(partId)
+        ? await openOutboxAttachment(this.app.db, partId)
+        : await this.fromMailbox(stored, partId);
     return {
       stream: file.stream,
       filename: stored.attachment.get('filename') || file.filename || 'attachment',

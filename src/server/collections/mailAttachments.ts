@@ -1,9 +1,9 @@
 import { defineCollection } from '@nocobase/database';
 
-// Attachment metadata of a stored mail. The content stays at the provider (partId) and is streamed from there on
-// each download; the files of a sent mail are read from its outbox entry until a Sent copy is synced (partId
-// "outbox:…", see attachments/outboxAttachments.ts). fileId is not written yet: nothing is copied into NocoBase's
-// file manager.
+// Attachment metadata of a stored mail. A received file stays at the provider (partId) and is streamed from there
+// on each download. A sent mail's files are kept in NocoBase's file manager once it is out (fileId, a mailFiles
+// record), or, without the file manager, read from its outbox entry (partId "outbox:…") until a Sent copy is
+// synced; see attachments/outboxAttachments.ts.
 export default defineCollection({
   name: 'mailAttachments',
   title: 'Mail attachments',

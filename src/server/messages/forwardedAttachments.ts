@@ -37,7 +37,7 @@ async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
  */
 export async function withForwardedAttachments(ctx: any, mail: MailService, attachments: unknown): Promise<unknown> {
   if (!Array.isArray(attachments) || !attachments.some(isReference)) return attachments;
-  const reader = new AttachmentReader(mail, ctx.db);
+  const reader = new AttachmentReader(mail, ctx.app);
   try {
     return await readForwarded(ctx, reader, attachments);
   } finally {

@@ -13,7 +13,7 @@ import type { MailEvents } from '../mailEvents';
 import { noticeIfReconnectNeeded } from '../accounts/reconnectNotice';
 import { accountErrorValues, NO_ACCOUNT_ERROR } from '../accounts/accountError';
 import { messageRowFromValues } from '../linking/messageRow';
-import { outboxAttachmentRows } from '../attachments/outboxAttachments';
+import { moveSentFiles, outboxAttachmentRows } from '../attachments/outboxAttachments';
 import { runDrain } from './drainPipeline';
 import { mailErrorText } from '../mailErrorText';
 
@@ -367,6 +367,7 @@ export class Outbox {
       this.app.log.error(`mail outbox: bookkeeping after sending ${entries.length} mail(s) failed: ${err.message}`);
     }
     for (const entry of entries) await this.notify(entry);
+    await moveSentFiles(this.app, entries).catch((err: any) => this.app.log.warn(`mail outbox: sent files stay in the outbox: ${err.message}`));
   }
 
   private async recordChunk(entries: any[], accounts: AccountLookup) {

@@ -6,7 +6,9 @@ export interface StoredAttachment {
   filename: string;
   contentType?: string;
   cid?: string;
-  contentBase64: string;
+  /** Absent once the mail is sent and the file kept elsewhere (attachments/outboxAttachments.ts); then its size. */
+  contentBase64?: string;
+  size?: number;
 }
 
 export type StoredOutgoingMessage = Omit<OutgoingMessage, 'attachments' | 'date'> & { attachments?: StoredAttachment[] };
@@ -14,11 +16,9 @@ export type StoredOutgoingMessage = Omit<OutgoingMessage, 'attachments' | 'date'
 export function toOutgoing(stored: StoredOutgoingMessage): OutgoingMessage {
   return {
     ...stored,
-    attachments: (stored.attachments ?? []).map((a) => ({
-      filename: a.filename,
-      contentType: a.contentType,
-      cid: a.cid,
-      content: Buffer.from(a.contentBase64, 'base64'),
-    })),
+    attachments: (stored.attachments ?? []).map((a) => {
+      if (a.contentBase64 === undefined) throw new Error(`The file "${a.filename}" of this sent mail is no longer in the outbox.`);
+      return { filename: a.filename, contentType: a.contentType, cid: a.cid, content: Buffer.from(a.contentBase64, 'base64') };
+    }),
   };
 }

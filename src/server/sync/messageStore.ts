@@ -5,7 +5,8 @@ import { messageRowFromValues, type MessageRow } from '../linking/messageRow';
 import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
 import { dropNulChars } from '../db/nulChars';
-import { outboxPartsOf } from '../attachments/outboxAttachments';
+import { dropOutboxContent, outboxEntryIdOf, outboxPartsOf } from '../attachments/outboxAttachments';
+import { removeKeptFilesAfter } from '../attachments/keptFiles';
 
 export interface StoreResult {
   added: number;
@@ -98,7 +99,9 @@ async function destroyMessages(db: any, where: any, transaction: any): Promise<n
   const Messages = db.getModel('mailMessages');
   const ids = (await Messages.findAll({ attributes: ['id'], where, transaction, raw: true })).map((r: any) => r.id);
   for (const part of chunks(ids, 500)) {
-    await db.getModel('mailAttachments').destroy({ where: { mailMessageId: { [Op.in]: part } }, transaction });
+    const ofPart = { mailMessageId: { [Op.in]: part } };
+    await removeKeptFilesAfter(db, ofPart, transaction);
+    await db.getModel('mailAttachments').destroy({ where: ofPart, transaction });
   }
   return Messages.destroy({ where, transaction });
 }
@@ -110,15 +113,15 @@ async function withoutStored(db: any, accountId: string, folder: string, added: 
 }
 
 // A mail we sent is stored at once (providerId "outbox:<id>"); when the sync later meets its copy in the Sent
-// folder, that row takes the copy's folder and id instead of a second row being added, and the copy's attachments
-// in place of those read from the outbox entry (attachments/outboxAttachments.ts). A copy that arrives
-// in the inbox, e.g. a mail to oneself, is a received mail of its own. Answers the adopted copies.
+// folder, that row takes the copy's folder and id instead of a second row being added. A copy that arrives in the
+// inbox, e.g. a mail to oneself, is a received mail of its own. Answers the adopted copies.
 async function adoptOutgoingCopies(db: any, accountId: string, folder: string, fresh: SyncedMessage[], transaction: any) {
   const withIds = fresh.filter((m) => m.messageId);
   const adopted = new Set<SyncedMessage>();
   if (!withIds.length) return adopted;
   const Messages = db.getModel('mailMessages');
   const idOf = new Map<string, string>();
+  const entryIds: string[] = [];
   const pending = await Messages.findAll({
     where: {
       accountId,
@@ -131,15 +134,31 @@ async function adoptOutgoingCopies(db: any, accountId: string, folder: string, f
   for (const row of pending) {
     const copy = withIds.find((m) => m.messageId === row.get('messageId'));
     if (!copy) continue;
+    entryIds.push(outboxEntryIdOf(row.get('providerId'))!);
     await row.update({ folder, providerId: copy.providerId, flags: copy.flags, size: copy.size }, { transaction });
     adopted.add(copy);
     idOf.set(copy.providerId, String(row.get('id')));
   }
-  if (adopted.size) {
-    await db.getModel('mailAttachments').destroy({ where: outboxPartsOf([...idOf.values()]), transaction });
-  }
-  await storeAttachmentMeta(db, [...adopted], idOf, transaction);
+  if (!adopted.size) return adopted;
+  await storeAttachmentMeta(db, await copiesTakingOverFiles(db, [...adopted], idOf, transaction), idOf, transaction);
+  for (const entryId of entryIds) await dropOutboxContent(db, entryId, null, transaction);
   return adopted;
+}
+
+// The files of an adopted mail: where the file manager keeps them all, they stay (the mail as it was sent); else the
+// copy's attachment rows replace the outbox's, and the mailbox holds the files from now on.
+async function copiesTakingOverFiles(db: any, adopted: SyncedMessage[], idOf: Map<string, string>, transaction: any) {
+  const Attachments = db.getModel('mailAttachments');
+  const rows = await Attachments.findAll({ attributes: ['mailMessageId', 'fileId'], where: outboxPartsOf([...idOf.values()]), transaction, raw: true });
+  const kept = new Set<string>(rows.map((row: any) => String(row.mailMessageId)));
+  for (const row of rows) if (!row.fileId) kept.delete(String(row.mailMessageId));
+  const takingOver = adopted.filter((m) => !kept.has(idOf.get(m.providerId)!));
+  const ids = takingOver.map((m) => idOf.get(m.providerId)!);
+  if (ids.length) {
+    await removeKeptFilesAfter(db, outboxPartsOf(ids), transaction);
+    await Attachments.destroy({ where: outboxPartsOf(ids), transaction });
+  }
+  return takingOver;
 }
 
 async function storeAttachmentMeta(db: any, messages: SyncedMessage[], idOf: Map<string, string>, transaction: any) {
