@@ -6,6 +6,7 @@ import { Outbox } from './sending/outbox';
 import { MailEvents } from './mailEvents';
 import { writeTransaction } from './db/writeTransaction';
 import { removeKeptFilesAfter } from './attachments/keptFiles';
+import { moveLeftoverSentFiles } from './attachments/outboxAttachments';
 
 export interface MailServiceOptions {
   syncTickMs: number;
@@ -51,6 +52,7 @@ export class MailService {
     this.outboxTimer = setInterval(() => this.drainInBackground(), this.options.syncTickMs);
     this.outboxTimer.unref?.();
     this.drainInBackground();
+    moveLeftoverSentFiles(this.app).catch((err: any) => this.app.log.warn(`mail outbox: sent files stay in the outbox: ${err.message}`));
   }
 
   private drainInBackground() {

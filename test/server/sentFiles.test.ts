@@ -4,6 +4,7 @@ import { ImapFlow } from 'imapflow';
 import { createTestApp, TestApp } from '../support/nocobase';
 import { startMailPeers, MailPeers } from '../support/mailPeers';
 import { waitFor } from '../support/workflow';
+import { moveLeftoverSentFiles } from '../../src/server/attachments/outboxAttachments';
 
 const alice = { user: 'alice@example.test', password: 'alice-pw-files' };
 const bob = { user: 'bob@example.test', password: 'bob-pw-files' };
@@ -103,15 +104,16 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
     await expect((t.app.pm.get('file-manager') as any).getFileStream(kept)).rejects.toThrow();
   });
 
-  it('keeps a file in the outbox when the file manager cannot store it, and still serves it', async () => {
+  it('keeps a file in the outbox when the file manager cannot store it, serves it, and moves it at the next start', async () => {
     // a storage whose folder cannot be made: its path runs through a file
     const blocker = path.join(t.storage, 'not-a-folder');
     fs.writeFileSync(blocker, '');
     const storages = t.db.getRepository('storages');
     const storage = (await storages.findOne({ filter: { default: true } })).toJSON();
     await storages.update({ filterByTk: storage.id, values: { options: { ...storage.options, documentRoot: path.join(blocker, 'uploads') } } });
+    const content = Buffer.from('Lieferschein 8');
+    let sent: any;
     try {
-      const content = Buffer.from('Lieferschein 8');
       const res = await t.agent(admin).post('mailMessages:send', {
         accountId,
         to: [bob.user],
@@ -120,6 +122,7 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
         attachments: [{ filename: 'lieferschein-8.txt', contentType: 'text/plain', contentBase64: content.toString('base64') }],
       });
       expect(res.body.data.state).toBe('sent');
+      sent = res.body.data;
       const [held] = await filesOf(res.body.data.messageId);
       expect(held.get('fileId')).toBeNull();
       const entry = await t.db.getModel('mailOutbox').findByPk(res.body.data.id);
@@ -129,5 +132,13 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
     } finally {
       await storages.update({ filterByTk: storage.id, values: { options: storage.options } });
     }
+    // what the plugin does at start, with the storage back
+    expect(await moveLeftoverSentFiles(t.app)).toBe(1);
+    const [moved] = await filesOf(sent.messageId);
+    expect(moved.get('fileId')).toBeTruthy();
+    const entry = await t.db.getModel('mailOutbox').findByPk(sent.id);
+    expect(entry.get('message').attachments).toEqual([{ filename: 'lieferschein-8.txt', contentType: 'text/plain', size: content.length }]);
+    expect((await download(moved.get('id'))).body.equals(content)).toBe(true);
+    expect(await moveLeftoverSentFiles(t.app)).toBe(0);
   });
 });

@@ -97,3 +97,20 @@ export async function moveSentFiles(app: any, entries: any[]): Promise<void> {
     if (moved.size) await dropOutboxContent(app.db, entryId, moved);
   }
 }
+
+/**
+ * Sent entries whose files are still in the outbox, though the file manager could take them: sent before it was
+ * enabled, refused by its storage, or by a node that stopped first. Moves those of up to `limit` entries and answers
+ * how many entries it looked at.
+ */
+export async function moveLeftoverSentFiles(app: any, limit = 100): Promise<number> {
+  if (!fileManagerOf(app)) return 0;
+  const rows = await app.db
+    .getModel('mailAttachments')
+    .findAll({ attributes: ['partId'], where: { partId: { [Op.like]: `${PREFIX}%` }, fileId: null }, order: [['id', 'ASC']], limit: limit * 10, raw: true });
+  const entryIds = [...new Set(rows.map((row: any) => String(row.partId).split(':')[1]))].slice(0, limit);
+  if (!entryIds.length) return 0;
+  const entries = await app.db.getModel('mailOutbox').findAll({ where: { id: { [Op.in]: entryIds }, state: 'sent' } });
+  await moveSentFiles(app, entries);
+  return entries.length;
+}
