@@ -44,18 +44,23 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
     t.db.getModel('mailMessages').findOne({ where: { accountId, messageId } }).then((row: any) =>
       t.db.getModel('mailAttachments').findAll({ where: { mailMessageId: row.get('id') } }),
     );
-
-  it('moves the files into the file manager once sent, keeps them when the Sent copy is adopted, and removes them with the mail', async () => {
-    const content = Buffer.from('%PDF-1.4 Überweisung\n' + 'z'.repeat(3000));
+  /** Sends a mail with one file to Bob and answers the sent outbox entry ({ id, messageId, … }). */
+  const sendFile = async (subject: string, file: { filename: string; contentType: string; content: Buffer }) => {
     const res = await t.agent(admin).post('mailMessages:send', {
       accountId,
       to: [bob.user],
-      subject: 'Überweisung 12',
+      subject,
       text: 'Anbei.',
-      attachments: [{ filename: 'Überweisung 12.pdf', contentType: 'application/pdf', contentBase64: content.toString('base64') }],
+      attachments: [{ filename: file.filename, contentType: file.contentType, contentBase64: file.content.toString('base64') }],
     });
     expect(res.body.data.state).toBe('sent');
-    const { messageId } = res.body.data;
+    return res.body.data;
+  };
+
+  it('moves the files into the file manager once sent, keeps them when the Sent copy is adopted, and removes them with the mail', async () => {
+    const content = Buffer.from('%PDF-1.4 Überweisung\n' + 'z'.repeat(3000));
+    const sent = await sendFile('Überweisung 12', { filename: 'Überweisung 12.pdf', contentType: 'application/pdf', content });
+    const { messageId } = sent;
 
     // sent: the row points at the file manager's copy, the outbox entry keeps only the file's name and size
     const [held] = await filesOf(messageId);
@@ -63,7 +68,7 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
     expect(fileId).toBeTruthy();
     const kept = (await t.db.getRepository('mailFiles').findOne({ filterByTk: fileId })).toJSON();
     expect(kept).toMatchObject({ title: 'Überweisung 12', extname: '.pdf', mimetype: 'application/pdf', size: content.length });
-    const entry = await t.db.getModel('mailOutbox').findByPk(res.body.data.id);
+    const entry = await t.db.getModel('mailOutbox').findByPk(sent.id);
     expect(JSON.stringify(entry.get('message'))).not.toContain(content.toString('base64').slice(0, 40));
     expect(entry.get('message').attachments).toEqual([{ filename: 'Überweisung 12.pdf', contentType: 'application/pdf', size: content.length }]);
     const early = await download(held.get('id'));
@@ -114,18 +119,10 @@ describe("sent mail's files in NocoBase's file manager, on an account that syncs
     const content = Buffer.from('Lieferschein 8');
     let sent: any;
     try {
-      const res = await t.agent(admin).post('mailMessages:send', {
-        accountId,
-        to: [bob.user],
-        subject: 'Lieferschein 8',
-        text: 'Anbei.',
-        attachments: [{ filename: 'lieferschein-8.txt', contentType: 'text/plain', contentBase64: content.toString('base64') }],
-      });
-      expect(res.body.data.state).toBe('sent');
-      sent = res.body.data;
-      const [held] = await filesOf(res.body.data.messageId);
+      sent = await sendFile('Lieferschein 8', { filename: 'lieferschein-8.txt', contentType: 'text/plain', content });
+      const [held] = await filesOf(sent.messageId);
       expect(held.get('fileId')).toBeNull();
-      const entry = await t.db.getModel('mailOutbox').findByPk(res.body.data.id);
+      const entry = await t.db.getModel('mailOutbox').findByPk(sent.id);
       expect(entry.get('message').attachments[0].contentBase64).toBe(content.toString('base64'));
       const got = await download(held.get('id'));
       expect([got.length, got.body.equals(content)]).toEqual([String(content.length), true]);
