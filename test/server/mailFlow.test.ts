@@ -233,7 +233,7 @@ describe('SMTP/IMAP account end to end: NocoBase <-> dovecot', () => {
       attachments: [{ mailAttachmentId: draftFile.get('id') }],
     });
     expect(gone.status).toBe(502);
-    expect(gone.body.errors[0].message).toMatch(/^"Entwurf\.bin" of the forwarded mail could not be read from its mailbox: .*"INBOX" was not found/);
+    expect(gone.body.errors[0].message).toMatch(/^"Entwurf\.bin" of the forwarded mail could not be read: .*"INBOX" was not found/);
     expect(await outbox.count()).toBe(queued);
   });
 

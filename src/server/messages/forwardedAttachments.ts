@@ -31,9 +31,10 @@ async function readAtMost(stream: Readable, limit: number): Promise<Buffer> {
 }
 
 /**
- * A send request's attachments, each `{ mailAttachmentId }` replaced by that stored attachment's file, read from its
- * mailbox: a forward carries the original's files. The signed-in user must be allowed to use the account the
- * original belongs to (else 404); a file that cannot be read refuses the send before anything is queued.
+ * A send request's attachments, each `{ mailAttachmentId }` replaced by that stored attachment's file, read from
+ * where it is kept (its mailbox, the file manager or the outbox): a forward carries the original's files. The
+ * signed-in user must be allowed to use the account the original belongs to (else 404); a file that cannot be read
+ * refuses the send before anything is queued.
  */
 export async function withForwardedAttachments(ctx: any, mail: MailService, attachments: unknown): Promise<unknown> {
   if (!Array.isArray(attachments) || !attachments.some(isReference)) return attachments;
@@ -70,6 +71,6 @@ async function readStored(ctx: any, reader: AttachmentReader, stored: StoredAtta
       ctx.throw(413, ctx.t('The forwarded attachments are larger than {{size}} MB together. Remove some of them.', { ns: NS, size: MAX_FORWARDED_BYTES / 1024 / 1024 }));
     }
     const filename = stored.attachment.get('filename') || 'attachment';
-    return ctx.throw(502, ctx.t('"{{filename}}" of the forwarded mail could not be read from its mailbox: {{error}}', { ns: NS, filename, error: mailErrorText(err), interpolation: { escapeValue: false } }));
+    return ctx.throw(502, ctx.t('"{{filename}}" of the forwarded mail could not be read: {{error}}', { ns: NS, filename, error: mailErrorText(err), interpolation: { escapeValue: false } }));
   }
 }
