@@ -2,6 +2,7 @@
 // SQLite writes per batch, threads, cursor) against raw imapflow fetching the same mailbox in the same run.
 //
 //   node bench/run.js sync          SYNC_MESSAGES=10000  SYNC_PAIRS=3 (raw + ours in turn, after one cold sync)  SYNC_ROUNDS=5 (no-change polls)  SYNC_NEW=10
+//                                   SYNC_ATTACHMENT_KB=340 (563 MB, ARCHITECTURE.md's size; 100: the lighter 243 MB mailbox)
 import fs from 'fs';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
@@ -19,6 +20,9 @@ const ROUNDS = envInt('SYNC_ROUNDS', 5);
 // pairs' ratios (this VM's speed drifts by a third within minutes)
 const PAIRS = Math.max(1, envInt('SYNC_PAIRS', 3));
 const NEW = envInt('SYNC_NEW', 10);
+// The attachment of every tenth mail. 340 KB makes the mailbox 563 MB, the size of the one ARCHITECTURE.md measured
+// raw imapflow on (10,000 messages, 559 MB); 100 KB makes the lighter 243 MB mailbox of runs 1–19.
+const ATTACHMENT_BYTES = envInt('SYNC_ATTACHMENT_KB', 340) * 1024;
 const NAIVE_PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true } as const;
 const alice = { user: 'alice@example.test', password: 'alice-bench-pw' };
 
@@ -187,14 +191,14 @@ async function main() {
     'raw:  imapflow FETCH 1:* (UID FLAGS ENVELOPE RFC822.SIZE BODY[]) of the same INBOX, same dovecot, same run',
   ]);
   const t0 = now();
-  const box = benchMailbox(N);
+  const box = benchMailbox(N, { attachmentBytes: ATTACHMENT_BYTES });
   const buildMs = now() - t0;
   const dovecot = await startDovecot({ users: [alice] });
   const t1 = now();
   await seedMaildir(dovecot, alice.user, 'INBOX', box.mails);
   console.log(
     `mailbox: ${N} mails, ${mb(box.bytes)} (avg ${(box.bytes / N / 1024).toFixed(1)} KB): ${box.kinds.text} text/plain, ` +
-      `${box.kinds.alternative} text+html, ${box.kinds.attachment} with a 100 KB attachment; ${box.replies} replies (threads). ` +
+      `${box.kinds.alternative} text+html, ${box.kinds.attachment} with a ${ATTACHMENT_BYTES / 1024} KB attachment; ${box.replies} replies (threads). ` +
       `built in ${sec(buildMs)}, seeded in ${sec(now() - t1)} (${process.env.TMPDIR ?? 'os tmpdir'})`,
   );
   box.mails.length = 0;
@@ -337,7 +341,7 @@ async function main() {
     console.log(`SQL of one no-change poll: ${[...lastSql].map(([k, s]) => `${k} ×${s.n}`).join(', ')}`);
 
     // ---- a few new mails
-    const fresh = Array.from({ length: NEW }, (_, k) => benchMail(N + k));
+    const fresh = Array.from({ length: NEW }, (_, k) => benchMail(N + k, { attachmentBytes: ATTACHMENT_BYTES }));
     await seedMaildir(dovecot, alice.user, 'INBOX', fresh);
     proxy.reset();
     probe.reset();
