@@ -5,7 +5,7 @@ import { SyncScheduler } from './sync/syncScheduler';
 import { Outbox } from './sending/outbox';
 import { MailEvents } from './mailEvents';
 import { writeTransaction } from './db/writeTransaction';
-import { removeKeptFilesAfter } from './attachments/keptFiles';
+import { destroyAttachmentRows } from './attachments/keptFiles';
 import { moveLeftoverSentFiles } from './attachments/outboxAttachments';
 
 export interface MailServiceOptions {
@@ -78,10 +78,7 @@ export class MailService {
       const ids = (await this.app.db.getModel('mailMessages').findAll({ attributes: ['id'], where: { accountId }, transaction, raw: true })).map(
         (r: any) => r.id,
       );
-      if (ids.length) {
-        await removeKeptFilesAfter(this.app.db, { mailMessageId: ids }, transaction);
-        await this.app.db.getModel('mailAttachments').destroy({ where: { mailMessageId: ids }, transaction });
-      }
+      if (ids.length) await destroyAttachmentRows(this.app.db, { mailMessageId: ids }, transaction);
       for (const name of ['mailMessages', 'mailThreads', 'mailSyncState', 'mailOutbox']) {
         await this.app.db.getModel(name).destroy({ where: { accountId }, transaction });
       }

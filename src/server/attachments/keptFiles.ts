@@ -55,14 +55,14 @@ export async function removeKeptFiles(db: any, fileIds: string[]): Promise<void>
 }
 
 /**
- * Call before deleting the attachment rows matched by `where` in `transaction`: their kept files are removed once
- * it commits (not at all if it rolls back).
+ * Deletes the mail attachment rows matched by `where` in `transaction`; their kept files are removed once it commits
+ * (not at all if it rolls back). Every deletion of attachment rows goes through here, so no kept file is orphaned.
  */
-export async function removeKeptFilesAfter(db: any, where: Record<string, unknown>, transaction: any): Promise<void> {
-  const rows = await db
-    .getModel('mailAttachments')
-    .findAll({ attributes: ['fileId'], where: { ...where, fileId: { [Op.ne]: null } }, transaction, raw: true });
-  const ids = rows.map((row: any) => String(row.fileId));
+export async function destroyAttachmentRows(db: any, where: Record<string, unknown>, transaction: any): Promise<void> {
+  const Attachments = db.getModel('mailAttachments');
+  const kept = await Attachments.findAll({ attributes: ['fileId'], where: { ...where, fileId: { [Op.ne]: null } }, transaction, raw: true });
+  await Attachments.destroy({ where, transaction });
+  const ids = kept.map((row: any) => String(row.fileId));
   if (!ids.length) return;
   if (transaction) transaction.afterCommit(() => removeKeptFiles(db, ids));
   else await removeKeptFiles(db, ids);

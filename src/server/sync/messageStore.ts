@@ -6,7 +6,7 @@ import { writeTransaction } from '../db/writeTransaction';
 import { assignThreads, chunks, refreshThreadStats } from './threading';
 import { dropNulChars } from '../db/nulChars';
 import { dropOutboxContent, outboxEntryIdOf, outboxPartsOf } from '../attachments/outboxAttachments';
-import { removeKeptFilesAfter } from '../attachments/keptFiles';
+import { destroyAttachmentRows } from '../attachments/keptFiles';
 
 export interface StoreResult {
   added: number;
@@ -99,9 +99,7 @@ async function destroyMessages(db: any, where: any, transaction: any): Promise<n
   const Messages = db.getModel('mailMessages');
   const ids = (await Messages.findAll({ attributes: ['id'], where, transaction, raw: true })).map((r: any) => r.id);
   for (const part of chunks(ids, 500)) {
-    const ofPart = { mailMessageId: { [Op.in]: part } };
-    await removeKeptFilesAfter(db, ofPart, transaction);
-    await db.getModel('mailAttachments').destroy({ where: ofPart, transaction });
+    await destroyAttachmentRows(db, { mailMessageId: { [Op.in]: part } }, transaction);
   }
   return Messages.destroy({ where, transaction });
 }
@@ -154,10 +152,7 @@ async function copiesTakingOverFiles(db: any, adopted: SyncedMessage[], idOf: Ma
   for (const row of rows) if (!row.fileId) kept.delete(String(row.mailMessageId));
   const takingOver = adopted.filter((m) => !kept.has(idOf.get(m.providerId)!));
   const ids = takingOver.map((m) => idOf.get(m.providerId)!);
-  if (ids.length) {
-    await removeKeptFilesAfter(db, outboxPartsOf(ids), transaction);
-    await Attachments.destroy({ where: outboxPartsOf(ids), transaction });
-  }
+  if (ids.length) await destroyAttachmentRows(db, outboxPartsOf(ids), transaction);
   return takingOver;
 }
 
