@@ -13,6 +13,14 @@ const PREFIX = 'outbox:';
 
 export const isOutboxPart = (partId: unknown): boolean => typeof partId === 'string' && partId.startsWith(PREFIX);
 
+const outboxPartId = (entryId: string, index: number) => `${PREFIX}${entryId}:${index}`;
+
+/** The entry and the index of its file that an outbox partId "outbox:<entryId>:<index>" names. */
+function outboxPart(partId: string): { entryId: string; index: number } {
+  const [entryId, index] = partId.slice(PREFIX.length).split(':');
+  return { entryId, index: Number(index) };
+}
+
 /** Where-clause of the outbox's attachment rows of these messages. */
 export const outboxPartsOf = (mailMessageIds: string[]) => ({ mailMessageId: { [Op.in]: mailMessageIds }, partId: { [Op.like]: `${PREFIX}%` } });
 
@@ -22,16 +30,16 @@ export function outboxAttachmentRows(mailMessageId: string, entryId: string, mes
     filename: file.filename || null,
     contentType: file.contentType || 'application/octet-stream',
     size: file.contentBase64 === undefined ? (file.size ?? null) : Buffer.byteLength(file.contentBase64, 'base64'),
-    partId: `${PREFIX}${entryId}:${index}`,
+    partId: outboxPartId(entryId, index),
     cid: file.cid ?? null,
     disposition: file.cid ? 'inline' : 'attachment',
   }));
 }
 
 export async function openOutboxAttachment(db: any, partId: string): Promise<DownloadedAttachment & { size: number }> {
-  const [entryId, index] = partId.slice(PREFIX.length).split(':');
+  const { entryId, index } = outboxPart(partId);
   const entry: any = await db.getModel('mailOutbox').findByPk(entryId);
-  const file = (entry?.get('message') as StoredOutgoingMessage | undefined)?.attachments?.[Number(index)];
+  const file = (entry?.get('message') as StoredOutgoingMessage | undefined)?.attachments?.[index];
   if (!file || file.contentBase64 === undefined) throw new Error('The file is no longer in the outbox, which kept the files of this sent mail.');
   const content = Buffer.from(file.contentBase64, 'base64');
   return {
@@ -41,8 +49,6 @@ export async function openOutboxAttachment(db: any, partId: string): Promise<Dow
     size: content.length,
   };
 }
-
-const indexOfPart = (partId: string) => Number(partId.split(':')[2]);
 
 /** An outbox file without its content, which is kept elsewhere from now on. */
 function withoutContent(file: StoredAttachment): StoredAttachment {
@@ -77,10 +83,12 @@ export async function moveSentFiles(app: any, entries: any[]): Promise<void> {
     const files: StoredAttachment[] = entry.get('message')?.attachments ?? [];
     if (entry.get('state') !== 'sent' || !files.some((file) => file.contentBase64 !== undefined)) continue;
     const entryId = String(entry.get('id'));
-    const rows = await Attachments.findAll({ where: { partId: { [Op.like]: `${PREFIX}${entryId}:%` }, fileId: null } });
+    // by the exact part ids, which the index on partId finds (a LIKE would read the whole table)
+    const partIds = files.map((_, index) => outboxPartId(entryId, index));
+    const rows = await Attachments.findAll({ where: { partId: { [Op.in]: partIds }, fileId: null } });
     const moved = new Set<number>();
     for (const row of rows) {
-      const index = indexOfPart(row.get('partId'));
+      const { index } = outboxPart(row.get('partId'));
       const file = files[index];
       if (file?.contentBase64 === undefined) continue;
       try {
@@ -108,7 +116,7 @@ export async function moveLeftoverSentFiles(app: any, limit = 100): Promise<numb
   const rows = await app.db
     .getModel('mailAttachments')
     .findAll({ attributes: ['partId'], where: { partId: { [Op.like]: `${PREFIX}%` }, fileId: null }, order: [['id', 'ASC']], limit: limit * 10, raw: true });
-  const entryIds = [...new Set(rows.map((row: any) => String(row.partId).split(':')[1]))].slice(0, limit);
+  const entryIds = [...new Set(rows.map((row: any) => outboxPart(String(row.partId)).entryId))].slice(0, limit);
   if (!entryIds.length) return 0;
   const entries = await app.db.getModel('mailOutbox').findAll({ where: { id: { [Op.in]: entryIds }, state: 'sent' } });
   await moveSentFiles(app, entries);

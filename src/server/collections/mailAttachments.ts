@@ -21,5 +21,6 @@ export default defineCollection({
     { name: 'disposition', type: 'string' },
     { name: 'fileId', type: 'bigInt' },
   ],
-  indexes: [{ fields: ['mailMessageId'] }],
+  // partId: a sent mail's rows are found by their outbox part ids when its files move (attachments/outboxAttachments.ts)
+  indexes: [{ fields: ['mailMessageId'] }, { fields: ['partId'] }],
 });
