@@ -4,6 +4,7 @@ import { publicOutboxEntry } from '../sending/outboxActions';
 import { buildNodeMessage, fileRecordsOf, attachmentFilename, SendMailNodeConfig, ThreadParent } from './sendMailConfig';
 import type { StoredAttachment, StoredOutgoingMessage } from '../sending/outgoingMessage';
 import { mailErrorText } from '../mailErrorText';
+import { fileManagerOf } from '../attachments/keptFiles';
 
 export const SEND_MAIL_NODE = 'mailbridgeSend';
 
@@ -144,7 +145,7 @@ export class SendMailInstruction extends Instruction {
   private async attachmentsOf(value: unknown): Promise<StoredAttachment[]> {
     const files = fileRecordsOf(value);
     if (!files.length) return [];
-    const fileManager: any = this.workflow.app.pm.get('file-manager');
+    const fileManager = fileManagerOf(this.workflow.app);
     if (!fileManager) throw new Error('Attachments need the file manager plugin to be enabled.');
     return Promise.all(
       files.map(async (file) => {
